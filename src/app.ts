@@ -1,0 +1,30 @@
+import { Hono } from 'hono';
+import type { Env } from './env';
+import { GatewayError } from './http/errors';
+import { errorResponse } from './http/respond';
+import { createContext, type RequestContext } from './routes/context';
+import { handleCallback } from './routes/callback';
+import { handleLogin, handleLogout, handleSignedOut, handleUserInfo } from './routes/auth-pages';
+import { handleProtected } from './routes/gate';
+
+type AppEnv = { Bindings: Env; Variables: { ctx: RequestContext } };
+
+/** Wiring only: which handler answers which path. The handlers hold the logic. */
+export const app = new Hono<AppEnv>();
+
+app.use('*', async (c, next) => {
+  c.set('ctx', createContext(c.req.raw, c.env, (promise) => c.executionCtx.waitUntil(promise)));
+  await next();
+});
+
+app.get('/_auth/login', (c) => handleLogin(c.var.ctx));
+app.get('/_auth/callback', (c) => handleCallback(c.var.ctx));
+app.on(['GET', 'POST'], '/_auth/logout', (c) => handleLogout(c.var.ctx));
+app.get('/_auth/signed-out', (c) => handleSignedOut(c.var.ctx));
+app.get('/_auth/userinfo', (c) => handleUserInfo(c.var.ctx));
+app.all('/_auth/*', () => {
+  throw new GatewayError('not_found', 'There is no such gateway endpoint.');
+});
+app.all('*', (c) => handleProtected(c.var.ctx));
+
+app.onError((error, c) => errorResponse(c.req.raw, error));

@@ -1,0 +1,156 @@
+import * as v from 'valibot';
+import { GatewayError } from '../http/errors';
+import { log } from '../http/log';
+import { utf8 } from '../crypto/encoding';
+import { isLoopbackHost } from './hosts';
+import {
+  KNOWN_KEYS,
+  NOT_YET_SUPPORTED,
+  OUR_PREFIXES,
+  settingsSchema,
+  type ClientAuthMethod,
+} from './schema';
+
+export interface Config {
+  /** Exactly as configured: the IdP's discovery `issuer` must equal it character for character. */
+  issuer: string;
+  clientId: string;
+  clientSecret: string | undefined;
+  clientKey: string | undefined;
+  clientAuth: ClientAuthMethod;
+  scopes: string[];
+  /** Allowed ID-token algorithms; undefined = every asymmetric one the IdP advertises. */
+  idTokenAlgs: string[] | undefined;
+  /** First encrypts, all decrypt (rotation). */
+  sessionSecrets: Uint8Array[];
+  upstream: URL | undefined;
+  userClaim: string;
+  idleTtl: number;
+  maxTtl: number;
+  clockSkew: number;
+  idpTimeoutMs: number;
+  /** Effective dev relaxation: requested AND the issuer is on loopback. Requests must be too. */
+  devAllowHttp: boolean;
+  sessions: KVNamespace;
+}
+
+export interface ConfigProblem {
+  key: string;
+  message: string;
+}
+
+/** Parsed once per env object: the env of a deployed Worker is stable for the isolate's life. */
+const cache = new WeakMap<object, Config | GatewayError>();
+
+export function loadConfig(env: Record<string, unknown>): Config {
+  let entry = cache.get(env);
+  if (!entry) {
+    const result = parseConfig(env);
+    if ('problems' in result) {
+      entry = configError(result.problems);
+      log('error', 'config_invalid', { problems: result.problems });
+    } else {
+      entry = result.config;
+    }
+    cache.set(env, entry);
+  }
+  if (entry instanceof GatewayError) throw entry;
+  return entry;
+}
+
+function configError(problems: ConfigProblem[]): GatewayError {
+  const list = problems.map((p) => `${p.key}: ${p.message}`).join('; ');
+  return new GatewayError('config_invalid', `The gateway's configuration is invalid, so it refuses all requests. ${list}`, {
+    detail: list,
+  });
+}
+
+const MIN_SECRET_LENGTH = 32;
+/** Catches placeholders like "changeme…" or "aaaa…": real randomness of 32+ chars has far more. */
+const MIN_DISTINCT_CHARS = 12;
+
+export function parseConfig(env: Record<string, unknown>): { config: Config } | { problems: ConfigProblem[] } {
+  const problems: ConfigProblem[] = [];
+
+  for (const key of Object.keys(env)) {
+    if (KNOWN_KEYS.has(key)) continue;
+    if (NOT_YET_SUPPORTED.has(key)) {
+      problems.push({ key, message: 'is not supported by this version of edgegate; remove it' });
+    } else if (OUR_PREFIXES.some((prefix) => key.startsWith(prefix))) {
+      problems.push({ key, message: 'is not a setting edgegate knows (a typo?); see README "Configuration"' });
+    }
+  }
+
+  const parsed = v.safeParse(settingsSchema, env);
+  if (!parsed.success) {
+    for (const issue of parsed.issues) {
+      const key = v.getDotPath(issue) ?? 'config';
+      const message = issue.input === undefined ? 'is required' : issue.message;
+      problems.push({ key, message });
+    }
+    return { problems };
+  }
+  const s = parsed.output;
+
+  const sessions = env['SESSIONS'] as KVNamespace | undefined;
+  if (!sessions || typeof sessions.get !== 'function' || typeof sessions.put !== 'function') {
+    problems.push({ key: 'SESSIONS', message: 'must be a KV namespace binding ([[kv_namespaces]] binding = "SESSIONS")' });
+  }
+
+  const secrets = s.SESSION_SECRET.split(',').map((x) => x.trim());
+  secrets.forEach((secret, i) => {
+    const which = secrets.length > 1 ? ` (secret #${i + 1})` : '';
+    if (secret.length < MIN_SECRET_LENGTH) {
+      problems.push({ key: 'SESSION_SECRET', message: `must be at least ${MIN_SECRET_LENGTH} characters of randomness${which}, e.g. from \`openssl rand -base64 32\`` });
+    } else if (new Set(secret).size < MIN_DISTINCT_CHARS) {
+      problems.push({ key: 'SESSION_SECRET', message: `looks like a placeholder, not randomness${which}` });
+    }
+  });
+
+  const issuerUrl = new URL(s.OIDC_ISSUER);
+  const issuerIsLoopback = isLoopbackHost(issuerUrl.hostname);
+  if (s.DEV_ALLOW_HTTP && !issuerIsLoopback) {
+    log('warn', 'dev_allow_http_ignored', { reason: 'DEV_ALLOW_HTTP is honoured only for a loopback issuer' });
+  }
+  const devAllowHttp = s.DEV_ALLOW_HTTP && issuerIsLoopback;
+  if (issuerUrl.protocol !== 'https:' && !devAllowHttp) {
+    problems.push({ key: 'OIDC_ISSUER', message: 'must be an https:// URL (plain http only for a local demo: DEV_ALLOW_HTTP = "true" with a loopback issuer)' });
+  }
+  if (s.UPSTREAM_URL && new URL(s.UPSTREAM_URL).protocol !== 'https:' && !isLoopbackHost(new URL(s.UPSTREAM_URL).hostname)) {
+    log('warn', 'upstream_plain_http', { reason: 'UPSTREAM_URL uses http://; identity headers travel unencrypted to the origin' });
+  }
+
+  const needsSecret = s.OIDC_CLIENT_AUTH.startsWith('client_secret');
+  if (needsSecret && !s.OIDC_CLIENT_SECRET) {
+    problems.push({ key: 'OIDC_CLIENT_SECRET', message: `is required for OIDC_CLIENT_AUTH = ${s.OIDC_CLIENT_AUTH} (wrangler secret put OIDC_CLIENT_SECRET)` });
+  }
+  if (s.OIDC_CLIENT_AUTH === 'private_key_jwt' && !s.OIDC_CLIENT_KEY) {
+    problems.push({ key: 'OIDC_CLIENT_KEY', message: 'is required for OIDC_CLIENT_AUTH = private_key_jwt (a private JWK or PKCS#8 PEM)' });
+  }
+  if (s.SESSION_MAX_TTL < s.SESSION_IDLE_TTL) {
+    problems.push({ key: 'SESSION_MAX_TTL', message: 'must not be shorter than SESSION_IDLE_TTL' });
+  }
+
+  if (problems.length > 0) return { problems };
+
+  return {
+    config: {
+      issuer: s.OIDC_ISSUER,
+      clientId: s.OIDC_CLIENT_ID,
+      clientSecret: s.OIDC_CLIENT_SECRET,
+      clientKey: s.OIDC_CLIENT_KEY,
+      clientAuth: s.OIDC_CLIENT_AUTH,
+      scopes: s.OIDC_SCOPES,
+      idTokenAlgs: s.OIDC_ID_TOKEN_ALGS,
+      sessionSecrets: secrets.map((secret) => utf8.encode(secret)),
+      upstream: s.UPSTREAM_URL ? new URL(s.UPSTREAM_URL) : undefined,
+      userClaim: s.USER_CLAIM,
+      idleTtl: s.SESSION_IDLE_TTL,
+      maxTtl: s.SESSION_MAX_TTL,
+      clockSkew: s.CLOCK_SKEW,
+      idpTimeoutMs: s.IDP_TIMEOUT * 1000,
+      devAllowHttp,
+      sessions: sessions!,
+    },
+  };
+}

@@ -1,0 +1,106 @@
+import * as v from 'valibot';
+
+/**
+ * The raw settings as they arrive in `env`: TOML values may be numbers/booleans, `--var` and
+ * `.dev.vars` values are strings, so scalar fields accept both and normalize here.
+ */
+const text = v.pipe(v.string('expected a string'), v.trim(), v.nonEmpty('must not be empty'));
+
+const intFromEnv = (min: number, max: number) =>
+  v.pipe(
+    v.union(
+      [v.number(), v.pipe(v.string(), v.trim(), v.regex(/^\d+$/, 'expected a whole number'), v.transform(Number))],
+      'expected a whole number',
+    ),
+    v.integer('expected a whole number'),
+    v.minValue(min, `must be at least ${min}`),
+    v.maxValue(max, `must be at most ${max}`),
+  );
+
+const boolFromEnv = v.pipe(
+  v.union([v.boolean(), v.picklist(['true', 'false', '1', '0', 'yes', 'no'])], 'expected "true" or "false"'),
+  v.transform((value) => value === true || value === 'true' || value === '1' || value === 'yes'),
+);
+
+const url = v.pipe(
+  text,
+  v.url('expected an absolute URL like https://idp.example.com'),
+  v.check((s) => /^https?:\/\//i.test(s), 'expected an http(s) URL'),
+  v.check((s) => !new URL(s).search && !new URL(s).hash, 'must not contain a query or fragment'),
+);
+
+export const CLIENT_AUTH_METHODS = [
+  'client_secret_basic',
+  'client_secret_post',
+  'client_secret_jwt',
+  'private_key_jwt',
+  'none',
+] as const;
+export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
+
+/** Asymmetric algorithms only: HS* with a public key is the classic algorithm-confusion attack. */
+export const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
+
+const algList = v.pipe(
+  text,
+  v.transform((s) => s.split(/[\s,]+/).filter(Boolean)),
+  v.check(
+    (algs) => algs.length > 0 && algs.every((a) => (ASYMMETRIC_ALGS as readonly string[]).includes(a)),
+    `expected a comma-separated list of ${ASYMMETRIC_ALGS.join(', ')} (none and HS* are never accepted)`,
+  ),
+);
+
+const scopes = v.pipe(
+  text,
+  v.transform((s) => [...new Set(s.split(/\s+/).filter(Boolean))]),
+  v.check((list) => list.includes('openid'), 'must include "openid"'),
+  v.check((list) => list.every((s) => /^[\x21\x23-\x5B\x5D-\x7E]+$/.test(s)), 'contains characters not allowed in a scope'),
+);
+
+const claimName = v.pipe(text, v.regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'expected a claim name such as sub or email'));
+
+export const settingsSchema = v.object({
+  OIDC_ISSUER: url,
+  OIDC_CLIENT_ID: text,
+  OIDC_CLIENT_SECRET: v.optional(text),
+  OIDC_CLIENT_KEY: v.optional(text),
+  OIDC_CLIENT_AUTH: v.optional(v.picklist(CLIENT_AUTH_METHODS, `expected one of ${CLIENT_AUTH_METHODS.join(', ')}`), 'client_secret_basic'),
+  OIDC_SCOPES: v.optional(scopes, 'openid profile email'),
+  OIDC_ID_TOKEN_ALGS: v.optional(algList),
+  OIDC_RESPONSE_TYPE: v.optional(v.picklist(['code'], 'only "code" is supported in this version'), 'code'),
+  OIDC_RESPONSE_MODE: v.optional(v.picklist(['query'], 'only "query" is supported in this version'), 'query'),
+  SESSION_SECRET: text,
+  UPSTREAM_URL: v.optional(url),
+  USER_CLAIM: v.optional(claimName, 'sub'),
+  SESSION_IDLE_TTL: v.optional(intFromEnv(60, 31_536_000), 86_400),
+  SESSION_MAX_TTL: v.optional(intFromEnv(60, 31_536_000), 604_800),
+  CLOCK_SKEW: v.optional(intFromEnv(0, 300), 30),
+  IDP_TIMEOUT: v.optional(intFromEnv(1, 60), 5),
+  DEV_ALLOW_HTTP: v.optional(boolFromEnv, false),
+});
+
+export type Settings = v.InferOutput<typeof settingsSchema>;
+
+/**
+ * Every key the gateway knows. A key that looks like ours but is not on this list is almost always a
+ * typo (`OIDC_SCOPE`), and a silently ignored security setting is worse than a refusal to start.
+ */
+export const KNOWN_KEYS = new Set([
+  ...Object.keys(settingsSchema.entries),
+  'ROUTES',
+  'SESSIONS',
+  'COORDINATOR',
+]);
+
+/** Contract keys that later versions implement: refused while set, never silently ignored. */
+export const NOT_YET_SUPPORTED = new Set([
+  'REFRESH_MARGIN',
+  'IDP_OUTAGE_GRACE',
+  'API_AUDIENCE',
+  'OIDC_USE_PAR',
+  'OIDC_AUTH_PARAMS',
+  'ASSERTION_KEY',
+  'ASSERTION_AUDIENCE',
+]);
+
+export const OUR_PREFIXES = ['OIDC_', 'SESSION_', 'UPSTREAM_', 'ROUTE', 'USER_', 'REFRESH_', 'IDP_', 'API_', 'ASSERTION_', 'DEV_', 'CLOCK_'];

@@ -1,0 +1,117 @@
+/**
+ * One error type for everything the gateway refuses or fails at. Callers switch on `code`, never on
+ * message text; the code decides the HTTP status in exactly one place (`STATUS`).
+ */
+export type ErrorCode =
+  | 'config_invalid'
+  | 'bad_request'
+  | 'path_invalid'
+  | 'https_required'
+  | 'signin_state_invalid'
+  | 'callback_invalid'
+  | 'idp_denied'
+  | 'idp_error'
+  | 'idp_unreachable'
+  | 'idp_timeout'
+  | 'idp_bad_response'
+  | 'id_token_invalid'
+  | 'userinfo_invalid'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'method_not_allowed'
+  | 'not_found'
+  | 'session_store_unavailable'
+  | 'upstream_unreachable'
+  | 'upstream_timeout'
+  | 'internal';
+
+const STATUS: Record<ErrorCode, number> = {
+  config_invalid: 500,
+  bad_request: 400,
+  path_invalid: 400,
+  https_required: 400,
+  signin_state_invalid: 400,
+  callback_invalid: 400,
+  idp_denied: 403,
+  idp_error: 502,
+  idp_unreachable: 503,
+  idp_timeout: 504,
+  idp_bad_response: 502,
+  id_token_invalid: 502,
+  userinfo_invalid: 502,
+  unauthenticated: 401,
+  forbidden: 403,
+  method_not_allowed: 405,
+  not_found: 404,
+  session_store_unavailable: 503,
+  upstream_unreachable: 502,
+  upstream_timeout: 504,
+  internal: 500,
+};
+
+/** What a person sees as the page title; the message carries the specifics. */
+const TITLES: Record<ErrorCode, string> = {
+  config_invalid: 'Gateway misconfigured',
+  bad_request: 'Bad request',
+  path_invalid: 'Bad request',
+  https_required: 'HTTPS required',
+  signin_state_invalid: 'Sign-in could not be completed',
+  callback_invalid: 'Sign-in could not be completed',
+  idp_denied: 'Sign-in was denied',
+  idp_error: 'Sign-in failed at the identity provider',
+  idp_unreachable: 'Identity provider unavailable',
+  idp_timeout: 'Identity provider did not answer in time',
+  idp_bad_response: 'Identity provider answered incorrectly',
+  id_token_invalid: 'Sign-in could not be verified',
+  userinfo_invalid: 'Sign-in could not be verified',
+  unauthenticated: 'Sign-in required',
+  forbidden: 'Access denied',
+  method_not_allowed: 'Method not allowed',
+  not_found: 'Not found',
+  session_store_unavailable: 'Session storage unavailable',
+  upstream_unreachable: 'Site unavailable',
+  upstream_timeout: 'Site did not answer in time',
+  internal: 'Internal error',
+};
+
+export interface GatewayErrorOptions {
+  /** For operators only: goes to the log line, never to the client. Must not contain secrets. */
+  detail?: string;
+  cause?: unknown;
+  /** Extra response headers (e.g. WWW-Authenticate). */
+  headers?: Record<string, string>;
+  /** Overrides the status implied by the code (e.g. 401 vs 403 for IdP errors). */
+  status?: number;
+  /** Extra public fields for the JSON body. */
+  extra?: Record<string, string>;
+  /** A link the error page offers (e.g. "sign in again"). Must be same-origin. */
+  retryHref?: string;
+}
+
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly detail: string | undefined;
+  readonly headers: Record<string, string>;
+  readonly extra: Record<string, string>;
+  readonly retryHref: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: GatewayErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'GatewayError';
+    this.code = code;
+    this.status = options.status ?? STATUS[code];
+    this.detail = options.detail;
+    this.headers = options.headers ?? {};
+    this.extra = options.extra ?? {};
+    this.retryHref = options.retryHref;
+  }
+
+  get title(): string {
+    return TITLES[this.code];
+  }
+}
+
+export function isGatewayError(value: unknown): value is GatewayError {
+  return value instanceof GatewayError;
+}

@@ -1,0 +1,131 @@
+import * as oauth from 'oauth4webapi';
+import { createRemoteJWKSet, customFetch as joseFetch, type JWTVerifyGetKey } from 'jose';
+import type { Config } from '../config';
+import { ASYMMETRIC_ALGS } from '../config/schema';
+import { GatewayError } from '../http/errors';
+import { log } from '../http/log';
+import { clientAuthentication, configProblem } from './client-auth';
+import { timedFetch, type Fetch } from './transport';
+
+/** The options every oauth4webapi call takes; one object serves GET and POST endpoints alike. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type HttpOptions = oauth.HttpRequestOptions<any, any>;
+
+/** Everything needed to talk to one IdP, built from discovery once per isolate. */
+export interface Provider {
+  as: oauth.AuthorizationServer;
+  client: oauth.Client;
+  clientAuth: oauth.ClientAuth;
+  jwks: JWTVerifyGetKey;
+  idTokenAlgs: string[];
+  fetch: Fetch;
+  /** Options every oauth4webapi call gets: our deadline-bound fetch, and http only in dev. */
+  httpOptions: HttpOptions;
+}
+
+/** Metadata changes rarely; an hour bounds how long a changed endpoint goes unnoticed. */
+const DISCOVERY_TTL_MS = 60 * 60 * 1000;
+/** A failed discovery is remembered briefly so an IdP outage is not answered with a request storm. */
+const FAILURE_TTL_MS = 5 * 1000;
+/** jose defaults, named: refetch on an unknown `kid` at most every 30 s; re-read keys every 10 min. */
+const JWKS_COOLDOWN_MS = 30 * 1000;
+const JWKS_MAX_AGE_MS = 10 * 60 * 1000;
+
+interface Entry {
+  value: Promise<Provider>;
+  expiresAt: number;
+}
+const providers = new Map<string, Entry>();
+
+export function getProvider(config: Config, now = Date.now()): Promise<Provider> {
+  const key = `${config.issuer}\n${config.clientId}\n${config.clientAuth}\n${config.idpTimeoutMs}`;
+  const cached = providers.get(key);
+  if (cached && cached.expiresAt > now) return cached.value;
+  const value = discover(config);
+  const entry: Entry = { value, expiresAt: now + DISCOVERY_TTL_MS };
+  providers.set(key, entry);
+  value.catch(() => {
+    entry.expiresAt = Date.now() + FAILURE_TTL_MS;
+  });
+  return value;
+}
+
+async function discover(config: Config): Promise<Provider> {
+  const fetch = timedFetch(config.idpTimeoutMs);
+  const httpOptions = {
+    [oauth.customFetch]: fetch,
+    ...(config.devAllowHttp ? { [oauth.allowInsecureRequests]: true } : {}),
+  } as HttpOptions;
+
+  const issuerUrl = new URL(config.issuer);
+  let as: oauth.AuthorizationServer;
+  try {
+    const response = await oauth.discoveryRequest(issuerUrl, { ...httpOptions, algorithm: 'oidc' });
+    as = await oauth.processDiscoveryResponse(issuerUrl, response);
+  } catch (error) {
+    throw idpResponseError(error, 'discovery');
+  }
+  if (as.issuer !== config.issuer) {
+    // Exact match (Discovery 4.3): a trailing slash is a different issuer, and `iss` claims will carry the IdP's form.
+    throw configProblem('OIDC_ISSUER', `is "${config.issuer}" but the identity provider calls itself "${as.issuer}"; set OIDC_ISSUER to exactly that`);
+  }
+  for (const endpoint of ['authorization_endpoint', 'token_endpoint', 'jwks_uri'] as const) {
+    if (typeof as[endpoint] !== 'string') {
+      throw new GatewayError('idp_bad_response', 'The identity provider’s configuration is incomplete.', {
+        detail: `discovery document has no ${endpoint}`,
+      });
+    }
+  }
+  if (as.code_challenge_methods_supported && !as.code_challenge_methods_supported.includes('S256')) {
+    throw new GatewayError('idp_bad_response', 'The identity provider does not support PKCE with S256, which edgegate requires.', {
+      detail: `code_challenge_methods_supported = ${as.code_challenge_methods_supported.join(',')}`,
+    });
+  }
+
+  const advertised = as.id_token_signing_alg_values_supported ?? ['RS256'];
+  const idTokenAlgs = (config.idTokenAlgs ?? [...ASYMMETRIC_ALGS]).filter((alg) => advertised.includes(alg));
+  if (idTokenAlgs.length === 0) {
+    throw configProblem(
+      'OIDC_ID_TOKEN_ALGS',
+      `none of the allowed algorithms is advertised by the identity provider (it offers ${advertised.join(', ')}); symmetric and "none" are never accepted`,
+    );
+  }
+
+  const client: oauth.Client = {
+    client_id: config.clientId,
+    // oauth4webapi accepts a list here: any of our pinned algorithms, nothing else.
+    id_token_signed_response_alg: idTokenAlgs as unknown as string,
+    [oauth.clockSkew]: 0,
+    [oauth.clockTolerance]: config.clockSkew,
+  };
+
+  const jwks = createRemoteJWKSet(new URL(as.jwks_uri!), {
+    cooldownDuration: JWKS_COOLDOWN_MS,
+    cacheMaxAge: JWKS_MAX_AGE_MS,
+    timeoutDuration: config.idpTimeoutMs,
+    [joseFetch]: fetch,
+  });
+
+  const clientAuth = await clientAuthentication(config, as);
+  log('info', 'idp_discovered', { issuer: as.issuer, id_token_algs: idTokenAlgs });
+  return { as, client, clientAuth, jwks, idTokenAlgs, fetch, httpOptions };
+}
+
+/**
+ * Maps a failure while processing an IdP response to a typed error: transport problems keep their
+ * 503/504, and anything the IdP said that does not parse or conform is a 502.
+ */
+export function idpResponseError(error: unknown, step: string): GatewayError {
+  if (error instanceof GatewayError) return error;
+  const code = (error as { code?: string })?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  return new GatewayError('idp_bad_response', 'The identity provider answered in a way edgegate could not accept.', {
+    detail: `${step}: ${code ?? 'error'}: ${message.slice(0, 300)}`,
+    cause: error,
+  });
+}
+
+/** Test hook: forget discovered providers (e.g. between tests that restart an IdP on another port). */
+export function clearProviderCache(): void {
+  providers.clear();
+}

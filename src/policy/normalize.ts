@@ -1,0 +1,48 @@
+import { GatewayError } from '../http/errors';
+
+/**
+ * The path rules are matched against, and the path the upstream receives: the same string, so a
+ * rule can never be judged on one reading of a path while the origin acts on another.
+ *
+ * The URL parser has already resolved dot-segments (including `%2e` forms) and turned `\` into `/`.
+ * On top of that: percent-encoded unreserved characters (RFC 3986 2.3) are decoded, remaining
+ * escapes are upper-cased, and anything with more than one plausible reading is refused: encoded
+ * `/` or `\`, NUL or other control characters, malformed escapes, invalid UTF-8.
+ */
+const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
+const MAX_PATH = 8192;
+
+export function normalizePath(rawPath: string): string {
+  if (rawPath.length > MAX_PATH) throw pathError('path too long');
+  if (!rawPath.startsWith('/')) throw pathError('path must start with /');
+  let out = '';
+  for (let i = 0; i < rawPath.length; i++) {
+    const ch = rawPath[i]!;
+    if (ch === '\\') throw pathError('backslash in path');
+    if (ch !== '%') {
+      if (ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f) throw pathError('control character in path');
+      out += ch;
+      continue;
+    }
+    const hex = rawPath.slice(i + 1, i + 3);
+    if (!/^[0-9A-Fa-f]{2}$/.test(hex)) throw pathError('malformed percent-encoding');
+    const byte = parseInt(hex, 16);
+    if (byte === 0x2f || byte === 0x5c) throw pathError('encoded slash or backslash in path');
+    if (byte < 0x20 || byte === 0x7f) throw pathError('encoded control character in path');
+    const decoded = String.fromCharCode(byte);
+    out += UNRESERVED.test(decoded) ? decoded : `%${hex.toUpperCase()}`;
+    i += 2;
+  }
+  try {
+    decodeURIComponent(out);
+  } catch {
+    throw pathError('invalid UTF-8 in path');
+  }
+  // Decoding `%2e` can re-create a dot-segment the URL parser did not see as one.
+  if (/(^|\/)\.\.?(\/|$)/.test(out)) throw pathError('dot-segment in path');
+  return out;
+}
+
+function pathError(detail: string): GatewayError {
+  return new GatewayError('path_invalid', 'This address cannot be handled safely.', { detail });
+}

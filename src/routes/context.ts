@@ -1,0 +1,62 @@
+import { loadConfig, type Config } from '../config';
+import { isLoopbackHost } from '../config/hosts';
+import { GatewayError } from '../http/errors';
+import { parseCookies } from '../http/cookies';
+import { getProvider, type Provider } from '../oidc/provider';
+import { DEV_HTTP_MODE, SECURE_MODE, type CookieMode } from '../session/cookie-names';
+import { KvSessionStore } from '../session/store';
+import type { Env } from '../env';
+
+/** Everything a handler needs for one request, resolved once at the edge of the app. */
+export interface RequestContext {
+  request: Request;
+  url: URL;
+  config: Config;
+  cookies: Map<string, string>;
+  mode: CookieMode;
+  store: KvSessionStore;
+  /** Epoch seconds. */
+  now: number;
+  provider(): Promise<Provider>;
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+const stores = new WeakMap<Config, KvSessionStore>();
+
+export function createContext(request: Request, env: Env, waitUntil: (p: Promise<unknown>) => void): RequestContext {
+  const config = loadConfig(env);
+  const url = new URL(request.url);
+  let store = stores.get(config);
+  if (!store) {
+    store = new KvSessionStore(config.sessions, config.sessionSecrets);
+    stores.set(config, store);
+  }
+  return {
+    request,
+    url,
+    config,
+    cookies: parseCookies(request.headers.get('cookie')),
+    mode: cookieMode(config, url),
+    store,
+    now: Math.floor(Date.now() / 1000),
+    provider: () => getProvider(config),
+    waitUntil,
+  };
+}
+
+/**
+ * Production is HTTPS with `__Host-` cookies. Plain HTTP is tolerated only for a loopback demo that
+ * opted in; anywhere else a Secure cookie would be dropped by the browser and sign-in would loop.
+ */
+function cookieMode(config: Config, url: URL): CookieMode {
+  if (url.protocol === 'https:') return SECURE_MODE;
+  if (config.devAllowHttp && isLoopbackHost(url.hostname)) return DEV_HTTP_MODE;
+  throw new GatewayError('https_required', 'This site is only available over HTTPS.', {
+    detail: 'plain-HTTP request outside a loopback DEV_ALLOW_HTTP demo',
+    status: 400,
+  });
+}
+
+export function redirectUri(ctx: RequestContext): string {
+  return `${ctx.url.origin}/_auth/callback`;
+}

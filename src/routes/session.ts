@@ -1,0 +1,56 @@
+import { log } from '../http/log';
+import { deleteCookie, serializeCookie } from '../http/cookies';
+import { sessionCookieName } from '../session/cookie-names';
+import { isExpired, type Session } from '../session/model';
+import { parseSessionCookie, sessionCookieValue, type SessionHandle } from '../session/store';
+import type { RequestContext } from './context';
+
+export interface Current {
+  handle: SessionHandle;
+  session: Session;
+}
+
+/**
+ * The session this request's cookie points to, if it exists, decrypts and has not expired.
+ * Garbage cookies are simply "no session": the visitor is sent to sign in, not shown an error.
+ */
+export async function currentSession(ctx: RequestContext): Promise<Current | null> {
+  const handle = parseSessionCookie(ctx.cookies.get(sessionCookieName(ctx.mode)));
+  if (!handle) return null;
+  const session = await ctx.store.load(handle);
+  if (!session || isExpired(session, ctx.config.idleTtl, ctx.now)) return null;
+  return { handle, session };
+}
+
+export function hasSessionCookie(ctx: RequestContext): boolean {
+  return ctx.cookies.has(sessionCookieName(ctx.mode));
+}
+
+/**
+ * Idle timeout moves with activity, but a KV write per request would be slow, costly and beyond
+ * KV's one-write-per-second-per-key limit: extend only when a tenth of the idle window has passed.
+ */
+export function touchIfDue(ctx: RequestContext, current: Current): void {
+  const interval = Math.max(60, Math.floor(ctx.config.idleTtl / 10));
+  if (ctx.now - current.session.lastSeenAt < interval) return;
+  const session = { ...current.session, lastSeenAt: ctx.now };
+  ctx.waitUntil(
+    ctx.store.save(current.handle, session, ctx.config.idleTtl, ctx.now).catch((error: unknown) => {
+      log('warn', 'session_touch_failed', { detail: error instanceof Error ? error.message.slice(0, 200) : 'unknown' });
+    }),
+  );
+}
+
+export function sessionCookie(ctx: RequestContext, handle: SessionHandle, session: Session): string {
+  // Lives as long as the session can; the idle timeout is enforced server-side from KV.
+  return serializeCookie(sessionCookieName(ctx.mode), sessionCookieValue(handle), {
+    secure: ctx.mode.secure,
+    sameSite: 'Lax',
+    httpOnly: true,
+    maxAge: session.expiresAt - ctx.now,
+  });
+}
+
+export function clearSessionCookie(ctx: RequestContext): string {
+  return deleteCookie(sessionCookieName(ctx.mode), { secure: ctx.mode.secure, sameSite: 'Lax', httpOnly: true });
+}

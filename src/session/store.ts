@@ -1,0 +1,108 @@
+import { deriveKey, open, seal } from '../crypto/aead';
+import { fromBase64Url, randomToken } from '../crypto/encoding';
+import { GatewayError } from '../http/errors';
+import type { Session } from './model';
+
+/**
+ * Sessions in Workers KV, encrypted. The cookie carries `<id>.<secret>`; KV holds only the
+ * ciphertext under `session:<id>`. The AES-GCM key is derived from SESSION_SECRET *and* the
+ * per-session secret, so a KV dump alone decrypts nothing and a leaked SESSION_SECRET alone
+ * decrypts nothing either (oauth2-proxy's ticket design).
+ */
+export interface SessionHandle {
+  id: string;
+  /** The per-session secret from the cookie. */
+  secret: string;
+}
+
+export interface LoadedSession {
+  handle: SessionHandle;
+  session: Session;
+}
+
+const ID_BYTES = 16;
+const SECRET_BYTES = 32;
+const COOKIE_VALUE = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
+/** KV rejects expirations less than 60 s away. */
+const KV_MIN_TTL = 60;
+
+export function parseSessionCookie(value: string | undefined): SessionHandle | null {
+  if (!value) return null;
+  const match = COOKIE_VALUE.exec(value);
+  return match ? { id: match[1]!, secret: match[2]! } : null;
+}
+
+export function sessionCookieValue(handle: SessionHandle): string {
+  return `${handle.id}.${handle.secret}`;
+}
+
+function kvKey(id: string): string {
+  return `session:${id}`;
+}
+
+async function sessionKey(serverSecret: Uint8Array, handle: SessionHandle): Promise<CryptoKey> {
+  const perSession = fromBase64Url(handle.secret)!;
+  const ikm = new Uint8Array(serverSecret.length + perSession.length);
+  ikm.set(serverSecret, 0);
+  ikm.set(perSession, serverSecret.length);
+  return deriveKey(ikm, new Uint8Array(0), `edgegate/session/v1/${handle.id}`);
+}
+
+export class KvSessionStore {
+  constructor(
+    private readonly kv: KVNamespace,
+    /** First encrypts, all decrypt. */
+    private readonly secrets: Uint8Array[],
+  ) {}
+
+  newHandle(): SessionHandle {
+    return { id: randomToken(ID_BYTES), secret: randomToken(SECRET_BYTES) };
+  }
+
+  async load(handle: SessionHandle): Promise<Session | null> {
+    let sealed: string | null;
+    try {
+      sealed = await this.kv.get(kvKey(handle.id), 'text');
+    } catch (error) {
+      throw storeError(error, 'read');
+    }
+    if (sealed === null) return null;
+    for (const secret of this.secrets) {
+      const plaintext = await open(await sessionKey(secret, handle), sealed, kvKey(handle.id));
+      if (plaintext === null) continue;
+      try {
+        const session = JSON.parse(plaintext) as Session;
+        return session.v === 1 ? session : null;
+      } catch {
+        return null;
+      }
+    }
+    return null;
+  }
+
+  async save(handle: SessionHandle, session: Session, idleTtl: number, now: number): Promise<void> {
+    const sealed = await seal(await sessionKey(this.secrets[0]!, handle), JSON.stringify(session), kvKey(handle.id));
+    const until = Math.min(session.expiresAt, session.lastSeenAt + idleTtl);
+    try {
+      await this.kv.put(kvKey(handle.id), sealed, { expirationTtl: Math.max(KV_MIN_TTL, until - now) });
+    } catch (error) {
+      throw storeError(error, 'write');
+    }
+  }
+
+  async delete(handle: SessionHandle): Promise<void> {
+    try {
+      await this.kv.delete(kvKey(handle.id));
+    } catch (error) {
+      throw storeError(error, 'delete');
+    }
+  }
+}
+
+function storeError(error: unknown, op: string): GatewayError {
+  return new GatewayError('session_store_unavailable', 'Sessions cannot be read right now. Please try again shortly.', {
+    detail: `KV ${op} failed: ${error instanceof Error ? error.message.slice(0, 200) : 'unknown'}`,
+    cause: error,
+  });
+}
+
