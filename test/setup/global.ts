@@ -1,0 +1,59 @@
+// Vitest globalSetup (runs in Node, once per `vitest run`): starts the servers the tests talk to over
+// 127.0.0.1 and hands their URLs to the workerd side through `provide` → `inject`:
+//   - the local OpenID Provider (scripts/idp.mjs, oidc-provider) with clients edgegate-test and
+//     edgegate-test-post, twice: `idpIssuer` (ID token = sub only, profile claims via UserInfo; the
+//     worker's default OIDC_ISSUER) and `idpIssuerFullClaims` (conformIdTokenClaims: false);
+//   - the echo upstream (./upstream.ts);
+//   - the scriptable test issuer for negative ID-token cases (./test-issuer.ts).
+// vitest.config.ts reads the same values (cloudflareTest's `inject`) to fill the worker's bindings.
+import type { TestProject } from 'vitest/node';
+// @ts-ignore -- plain ESM script without type declarations
+import { startIdp } from '../../scripts/idp.mjs';
+import { CLIENT_ID, CLIENT_SECRET, POST_CLIENT_ID, POST_LOGOUT_REDIRECT_URI, REDIRECT_URI } from './constants';
+import { startTestIssuer } from './test-issuer';
+import { startUpstream } from './upstream';
+// The ProvidedContext keys (idpIssuer, upstreamUrl, testIssuerUrl) are declared in ./protocol.ts.
+import './protocol';
+
+const baseClient = {
+  client_secret: CLIENT_SECRET,
+  redirect_uris: [REDIRECT_URI],
+  post_logout_redirect_uris: [POST_LOGOUT_REDIRECT_URI],
+  grant_types: ['authorization_code', 'refresh_token'],
+  response_types: ['code'],
+};
+
+export const IDP_CLIENTS = [
+  { ...baseClient, client_id: CLIENT_ID, token_endpoint_auth_method: 'client_secret_basic' },
+  { ...baseClient, client_id: POST_CLIENT_ID, token_endpoint_auth_method: 'client_secret_post' },
+];
+
+type Closable = { close(): Promise<void> | void };
+
+export default async function setup(project: TestProject) {
+  const started: Closable[] = [];
+  try {
+    const idp = await startIdp({ port: 0, clients: IDP_CLIENTS });
+    started.push(idp);
+    // Same clients and users, but profile/email/groups claims in the ID token too (the default IdP
+    // puts only `sub` & co. there and the rest in UserInfo): a gateway must handle both.
+    const idpFullClaims = await startIdp({ port: 0, clients: IDP_CLIENTS, conformIdTokenClaims: false });
+    started.push(idpFullClaims);
+    const upstream = await startUpstream();
+    started.push(upstream);
+    const testIssuer = await startTestIssuer();
+    started.push(testIssuer);
+
+    project.provide('idpIssuer', String(idp.issuer));
+    project.provide('idpIssuerFullClaims', String(idpFullClaims.issuer));
+    project.provide('upstreamUrl', upstream.url);
+    project.provide('testIssuerUrl', testIssuer.url);
+  } catch (err) {
+    await Promise.allSettled(started.map((s) => s.close()));
+    throw err;
+  }
+
+  return async function teardown() {
+    await Promise.allSettled(started.reverse().map((s) => s.close()));
+  };
+}

@@ -1,0 +1,81 @@
+// Shapes exchanged with the Node-side test servers (test issuer, echo upstream). Types only: imported
+// from both runtimes (Node setup and workerd tests).
+
+export type SignMode = 'RS256' | 'ES256' | 'none' | 'HS256-with-secret' | 'HS256-with-public-key' | 'wrong-key';
+
+export interface IdTokenScript {
+  /** Merged over the default protected header ({ alg, kid, typ: 'JWT' }); `null` deletes a field. */
+  header?: Record<string, unknown>;
+  /** Merged over the default claims; `null` deletes a claim. */
+  claims?: Record<string, unknown>;
+  /** Default 'RS256'. 'wrong-key' = RS256 by a key NOT in the JWKS, with the published kid "rs-1".
+   *  'HS256-with-secret' = HMAC with `secret` or else the client secret presented at the token endpoint.
+   *  'HS256-with-public-key' = HMAC keyed with the RSA public key's SPKI PEM (or `publicKeyAs: 'jwk'`). */
+  sign?: SignMode;
+  secret?: string;
+  publicKeyAs?: 'pem' | 'jwk';
+  /** Add `at_hash` computed from the access token (a string here = that literal value). */
+  atHash?: boolean | string;
+}
+
+export interface CodeScript {
+  /** `null` = no id_token in the token response. */
+  idToken?: IdTokenScript | null;
+  /** Default: a random opaque string. */
+  accessToken?: string;
+  /** Extra / overriding token response fields; `null` deletes (e.g. { token_type: null }). */
+  tokenResponse?: Record<string, unknown>;
+  /** Answered by /userinfo for this access token (200 JSON, or `userinfoStatus`).
+   *  Default: { sub } of the ID token. `null`: /userinfo answers 401 for this token. */
+  userinfo?: unknown;
+  userinfoStatus?: number;
+  /** Answer the token request with this status/body instead (e.g. 400 invalid_grant, 500, garbage). */
+  tokenStatus?: number;
+  tokenBody?: unknown;
+  tokenContentType?: string;
+  /** Wait before answering the token request (timeouts). */
+  delayMs?: number;
+  /** When set, the token endpoint checks code_verifier against it (S256) and answers invalid_grant on mismatch. */
+  codeChallenge?: string;
+  /** When `tokenResponse.refresh_token` is set: what a refresh_token grant with it answers (once). */
+  refresh?: CodeScript;
+}
+
+export interface TokenRequestRecord {
+  code: string | null;
+  refreshToken: string | null;
+  issuer: string;
+  method: string;
+  authorization: string | null;
+  contentType: string | null;
+  body: string;
+  params: Record<string, string>;
+  /** Decoded client authentication: basic = Authorization: Basic, post = client_secret in body. */
+  client: { method: 'client_secret_basic' | 'client_secret_post' | 'client_assertion' | 'none'; id: string | null; secret: string | null };
+  at: number;
+}
+
+export interface EchoBody {
+  method: string;
+  url: string;
+  path: string;
+  query: Record<string, string | string[]>;
+  headers: Record<string, string | string[]>;
+  rawHeaders: string[];
+  body: string;
+}
+
+
+// What test/setup/global.ts provides; read with `inject(key)` from 'vitest' (tests) or cloudflareTest's `inject`.
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Issuer URL of the local oidc-provider (http://127.0.0.1:<port>). */
+    idpIssuer: string;
+    /** The same IdP setup with conformIdTokenClaims: false (profile/email/groups in the ID token). */
+    idpIssuerFullClaims: string;
+    /** Echo upstream origin (http://127.0.0.1:<port>). */
+    upstreamUrl: string;
+    /** Root issuer URL of the scriptable test issuer (http://127.0.0.1:<port>). */
+    testIssuerUrl: string;
+  }
+}

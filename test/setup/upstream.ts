@@ -1,0 +1,105 @@
+// Echo upstream for gateway tests (runs in Node, started by test/setup/global.ts).
+//
+// Every request is answered with JSON describing what arrived, so a test can assert exactly what the
+// gateway forwarded:
+//   { method, url, path, query, headers, rawHeaders, body }
+// - `headers` is Node's `req.headers`: lower-cased names; duplicates joined by Node except where Node
+//   keeps them as arrays (e.g. `set-cookie`). `rawHeaders` is the untouched [name, value, ...] list
+//   for tests that need to see every duplicate or the original spelling.
+// - `query` maps each name to its value, or to an array when the name repeats.
+// - `body` is the request body as text ("" when none).
+//
+// Special paths:
+//   /redirect          302, `Location: /elsewhere`, `Set-Cookie: upstream=1`
+//   /status/<n>        answers status <n> (JSON echo body unless the status forbids a body)
+//   /set-cookie        200 with two Set-Cookie headers (`a=1; Path=/`, `b=2; Path=/; HttpOnly`)
+//   /sse?n=3&ms=20     text/event-stream: n events, `ms` apart, then closes (streaming pass-through)
+//   /slow?ms=500       waits, then echoes (timeouts)
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { EchoBody } from './protocol';
+
+export type { EchoBody } from './protocol';
+
+export interface RunningUpstream {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function describe(req: IncomingMessage, body: string): EchoBody {
+  const u = new URL(req.url ?? '/', 'http://upstream.invalid');
+  const query: Record<string, string | string[]> = {};
+  for (const [k, v] of u.searchParams) {
+    const prev = query[k];
+    query[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+  }
+  const headers: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = v;
+  return { method: req.method ?? 'GET', url: req.url ?? '/', path: u.pathname, query, headers, rawHeaders: req.rawHeaders, body };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const body = await readBody(req);
+  const echo = describe(req, body);
+  const sendJson = (status: number, extra: Record<string, string | string[]> = {}) => {
+    const noBody = status === 204 || status === 304 || (status >= 100 && status < 200) || req.method === 'HEAD';
+    const text = JSON.stringify(echo);
+    res.writeHead(status, { 'content-type': 'application/json', ...(noBody ? {} : { 'content-length': Buffer.byteLength(text) }), ...extra });
+    res.end(noBody ? undefined : text);
+  };
+  const p = echo.path;
+  if (p === '/redirect') return sendJson(302, { location: '/elsewhere', 'set-cookie': ['upstream=1'] });
+  const status = /^\/status\/(\d{3})$/.exec(p);
+  if (status) return sendJson(Number(status[1]));
+  if (p === '/set-cookie') return sendJson(200, { 'set-cookie': ['a=1; Path=/', 'b=2; Path=/; HttpOnly'] });
+  if (p === '/slow') {
+    await sleep(Number(echo.query.ms ?? 500));
+    return sendJson(200);
+  }
+  if (p === '/sse') {
+    const n = Number(echo.query.n ?? 3);
+    const ms = Number(echo.query.ms ?? 20);
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    for (let i = 0; i < n; i++) {
+      res.write(`id: ${i}\ndata: event ${i}\n\n`);
+      await sleep(ms);
+    }
+    res.end();
+    return;
+  }
+  return sendJson(200);
+}
+
+export async function startUpstream(port = 0): Promise<RunningUpstream> {
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((err) => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(String(err));
+    });
+  });
+  // Connections kept alive by workerd would otherwise keep close() waiting.
+  server.keepAliveTimeout = 1000;
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const actual = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${actual}`,
+    port: actual,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
