@@ -22,11 +22,19 @@ const boolFromEnv = v.pipe(
   v.transform((value) => value === true || value === 'true' || value === '1' || value === 'yes'),
 );
 
+/** valibot runs every check of a pipe even after one failed, so each check must cope with a non-URL. */
+function tryUrl(s: string): URL | null {
+  try {
+    return new URL(s);
+  } catch {
+    return null;
+  }
+}
+
 const url = v.pipe(
   text,
-  v.url('expected an absolute URL like https://idp.example.com'),
-  v.check((s) => /^https?:\/\//i.test(s), 'expected an http(s) URL'),
-  v.check((s) => !new URL(s).search && !new URL(s).hash, 'must not contain a query or fragment'),
+  v.check((s) => tryUrl(s) !== null && /^https?:\/\//i.test(s), 'expected an absolute URL like https://idp.example.com'),
+  v.check((s) => !tryUrl(s)?.search && !tryUrl(s)?.hash, 'must not contain a query or fragment'),
 );
 
 export const CLIENT_AUTH_METHODS = [
