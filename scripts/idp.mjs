@@ -53,10 +53,12 @@ const COOKIE_KEYS = ['edgegate-local-idp-cookie-key-not-a-secret'];
  * @property {string} [host]
  * @property {object[]} [clients]  static client metadata, as oidc-provider takes it
  *   (`grant_types` defaults to authorization_code + refresh_token, `response_types` to code)
- * @property {Record<string, number | Function>} [ttl]  e.g. `{ AccessToken: 5, IdToken: 5 }`
+ * @property {Record<string, number | ((...args: any[]) => number)>} [ttl]  seconds, e.g.
+ *   `{ AccessToken: 5, IdToken: 5 }`
  * @property {boolean} [conformIdTokenClaims]  true: ID token carries only `sub` & co., profile
  *   and email claims come from UserInfo; false: the ID token carries them too
- * @property {boolean | Function} [rotateRefreshToken]  new refresh token on every refresh
+ * @property {boolean | ((ctx: any) => boolean | Promise<boolean>)} [rotateRefreshToken]  new
+ *   refresh token on every refresh (reuse of a rotated one revokes the grant)
  * @property {Record<string, object>} [resourceServers]  resource indicator → oidc-provider
  *   resource server info (`{ scope, audience, accessTokenFormat: 'jwt', ... }`), for JWT
  *   access tokens requested with `resource=`
@@ -184,7 +186,7 @@ function createProvider(issuer, options) {
       },
     },
     fetch: options.fetch,
-    clientBasedCORS: (_ctx, origin, client) => client.redirectUris.some((uri) => URL.parse(uri)?.origin === origin),
+    clientBasedCORS: (_ctx, origin, client) => (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin),
     renderError,
   };
 
@@ -211,15 +213,15 @@ function createProvider(issuer, options) {
  * oidc-provider hands outgoing requests an undici dispatcher that refuses special-use addresses
  * (SSRF protection), loopback included, but here the back-channel logout receiver is a local
  * gateway. Drop the dispatcher for loopback targets only.
- * @param {string | URL} url
- * @param {RequestInit & { dispatcher?: unknown }} options
+ * @param {string | URL | Request} input
+ * @param {RequestInit & { dispatcher?: unknown }} [init]
  */
-function loopbackFetch(url, options) {
-  const { hostname } = new URL(url);
+function loopbackFetch(input, init = {}) {
+  const { hostname } = new URL(input instanceof Request ? input.url : input);
   const loopback = hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
-  if (!loopback) return fetch(url, options);
-  const { dispatcher: _ssrfGuard, ...rest } = options;
-  return fetch(url, rest);
+  if (!loopback) return fetch(input, init);
+  const { dispatcher: _ssrfGuard, ...rest } = init;
+  return fetch(input, rest);
 }
 
 /**
@@ -296,7 +298,7 @@ async function defaultPostLogoutSuccessSource(ctx) {
 
 /**
  * @param {any} ctx
- * @param {Record<string, string>} out  `error`, `error_description`, …
+ * @param {object} out  `error`, `error_description`, …
  */
 async function renderError(ctx, out) {
   ctx.type = 'html';

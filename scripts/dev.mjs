@@ -1,0 +1,180 @@
+// `npm run dev`: the whole demo on this machine, offline — a local IdP, a legacy site with no
+// auth code, and the gateway (wrangler dev) in front of it.
+//
+// Every secret below is a DEMO-ONLY value, public in this repository. Never reuse one.
+
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { startDemoSite } from './demo-site.mjs';
+import { startIdp } from './idp.mjs';
+
+const HOST = '127.0.0.1';
+const IDP_PORT = port('IDP_PORT', 9400);
+const DEMO_PORT = port('DEMO_PORT', 9401);
+const GATEWAY_PORT = port('PORT', 8787);
+
+const CLIENT_ID = 'edgegate-demo';
+const CLIENT_SECRET = 'edgegate-demo-client-secret-not-for-production'; // DEMO ONLY
+// 32 bytes, base64url: they spell "edgegate-demo-only-not-a-secret!". DEMO ONLY.
+const SESSION_SECRET = 'ZWRnZWdhdGUtZGVtby1vbmx5LW5vdC1hLXNlY3JldCE';
+
+// How long wrangler gets to stop (and stop workerd) before it is killed outright.
+const STOP_GRACE_MS = 5000;
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const binDir = join(root, 'node_modules', '.bin');
+const gatewayOrigins = [`http://${HOST}:${GATEWAY_PORT}`, `http://localhost:${GATEWAY_PORT}`];
+
+const idp = await startIdp({
+  port: IDP_PORT,
+  host: HOST,
+  clients: [
+    {
+      client_id: CLIENT_ID,
+      client_secret: CLIENT_SECRET,
+      redirect_uris: gatewayOrigins.map((origin) => `${origin}/_auth/callback`),
+      post_logout_redirect_uris: gatewayOrigins.map((origin) => `${origin}/_auth/signed-out`),
+      backchannel_logout_uri: `${gatewayOrigins[0]}/_auth/backchannel-logout`,
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+    },
+  ],
+}).catch((error) => fail(`local IdP could not start on ${HOST}:${IDP_PORT}`, error));
+
+const site = await startDemoSite({ port: DEMO_PORT, host: HOST }).catch(async (error) => {
+  await idp.close();
+  return fail(`demo site could not start on ${HOST}:${DEMO_PORT}`, error);
+});
+
+/** @type {Record<string, string>} */
+const vars = {
+  OIDC_ISSUER: idp.issuer,
+  OIDC_CLIENT_ID: CLIENT_ID,
+  OIDC_CLIENT_SECRET: CLIENT_SECRET,
+  SESSION_SECRET,
+  UPSTREAM_URL: site.url,
+  DEV_ALLOW_HTTP: 'true',
+};
+
+console.log(`local IdP   ${idp.issuer}  (client ${CLIENT_ID})`);
+console.log(`demo site   ${site.url}`);
+console.log(`gateway     starting wrangler dev on http://${HOST}:${GATEWAY_PORT}/ …`);
+
+// Own process group (detached), so that stopping it reaches wrangler's own node child and
+// workerd too; and Ctrl-C in the terminal reaches only us, and we stop it in order.
+// stdin is not inherited: a background process group reading the terminal would be stopped
+// (SIGTTIN), hence also no interactive hotkeys.
+const wrangler = spawn(
+  join(binDir, 'wrangler'),
+  [
+    'dev',
+    '--ip', HOST,
+    '--port', String(GATEWAY_PORT),
+    '--show-interactive-dev-session=false',
+    ...Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
+  ],
+  {
+    cwd: root,
+    detached: true,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: {
+      ...process.env,
+      // wrangler's `#!/usr/bin/env node` must find the Node 22 from the `node` package even
+      // when this script was started without npm.
+      PATH: `${binDir}:${process.env.PATH ?? ''}`,
+      WRANGLER_SEND_METRICS: 'false',
+      // Stops a (harmless, but noisy) failing download of cf.json while offline.
+      CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+    },
+  },
+);
+
+let stopping = false;
+// Set once the group is known dead, so a recycled process-group id is never signalled.
+let reaped = false;
+
+wrangler.on('error', (error) => shutdown(1, `could not run wrangler: ${error.message}`));
+wrangler.on('exit', (code, signal) => {
+  if (!stopping) shutdown(code ?? 1, `wrangler exited (${signal ?? `code ${code}`})`);
+});
+for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) {
+  process.on(signal, () => shutdown(0));
+}
+// Last resort if this process dies some other way: never leave workerd behind.
+process.on('exit', () => killGroup('SIGKILL'));
+
+announceWhenReady();
+
+/**
+ * The banner goes out once the gateway answers, so it is the last thing on screen.
+ */
+async function announceWhenReady() {
+  const url = `http://${HOST}:${GATEWAY_PORT}/`;
+  while (!stopping && wrangler.exitCode === null) {
+    try {
+      await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(1000) });
+      console.log(`\n  Open ${url} — sign in as alice / bob / carol (any password)\n  Ctrl-C stops everything.\n`);
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+  }
+}
+
+/**
+ * Stops wrangler (and its workerd), then the IdP and the site, and exits with `code`.
+ * @param {number} code
+ * @param {string} [reason]
+ */
+async function shutdown(code, reason) {
+  if (stopping) return;
+  stopping = true;
+  if (reason) console.error(`dev: ${reason}; stopping.`);
+  if (wrangler.exitCode === null && wrangler.signalCode === null) {
+    const exited = new Promise((resolve) => wrangler.once('exit', resolve));
+    killGroup('SIGTERM');
+    const timer = setTimeout(() => killGroup('SIGKILL'), STOP_GRACE_MS);
+    await exited;
+    clearTimeout(timer);
+  }
+  // workerd may outlive wrangler's node process by a moment; the group goes with it.
+  killGroup('SIGKILL');
+  reaped = true;
+  await Promise.allSettled([idp.close(), site.close()]);
+  process.exit(code);
+}
+
+/** @param {NodeJS.Signals} signal */
+function killGroup(signal) {
+  if (wrangler.pid === undefined || reaped) return;
+  try {
+    process.kill(-wrangler.pid, signal);
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}
+
+/**
+ * @param {string} name
+ * @param {number} fallback
+ */
+function port(name, fallback) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > 65535) fail(`${name}=${raw} is not a TCP port`);
+  return value;
+}
+
+/**
+ * @param {string} message
+ * @param {unknown} [error]
+ * @returns {never}
+ */
+function fail(message, error) {
+  console.error(`dev: ${message}${error instanceof Error ? `: ${error.message}` : ''}`);
+  process.exit(1);
+}
