@@ -38,7 +38,21 @@ interface Entry {
 const providers = new Map<string, Entry>();
 
 export function getProvider(config: Config, now = Date.now()): Promise<Provider> {
-  const key = `${config.issuer}\n${config.clientId}\n${config.clientAuth}\n${config.idpTimeoutMs}`;
+  // Everything discover() reads from the config is part of the key. It used to omit idTokenAlgs
+  // (and clockSkew, devAllowHttp, the client credentials), so a configuration pinning
+  // OIDC_ID_TOKEN_ALGS=RS256 reused a provider built earlier in the isolate with the defaults and
+  // accepted ES256 ID tokens (test/callback/algorithms.test.ts). In-memory only, never logged.
+  const key = JSON.stringify([
+    config.issuer,
+    config.clientId,
+    config.clientAuth,
+    config.idpTimeoutMs,
+    config.idTokenAlgs ?? null,
+    config.clockSkew,
+    config.devAllowHttp,
+    config.clientSecret ?? null,
+    config.clientKey ?? null,
+  ]);
   const cached = providers.get(key);
   if (cached && cached.expiresAt > now) return cached.value;
   const value = discover(config);

@@ -1,0 +1,134 @@
+// ID token signatures: verified with the issuer's JWKS, algorithms pinned to asymmetric ones the issuer
+// advertises (never `none`, never HS*, whatever the token header or the discovery document says), and
+// an unknown `kid` makes the gateway re-read the JWKS once (key rotation), not on every request.
+import { afterEach, describe, expect, inject, it, vi } from 'vitest';
+import { CLIENT_SECRET } from '../setup/constants';
+import { setCookies } from '../support/cookies';
+import { createTestIssuer, signInWithScript, type IdTokenScript } from '../support/flows';
+import { gateway, type Gateway } from '../support/gateway';
+
+const rootIssuer = inject('testIssuerUrl');
+const SESSION = '__Host-edgegate';
+const ACCESS_TOKEN = 'access-token-that-must-not-leak-0123456789';
+
+/** The refusal as a browser sees it: status + code on a page that leaks nothing, no session, still signed out. */
+async function expectRefused(gw: Gateway, res: Response, status: number, code: string, secrets: string[] = []) {
+  const body = await res.text();
+  expect(res.status, body.slice(0, 300)).toBe(status);
+  expect(body).toContain(`Error ${code}`);
+  for (const secret of secrets) expect(body).not.toContain(secret);
+  expect(body).not.toMatch(/eyJ[\w-]{8,}\./); // no JWT
+  expect(body).not.toMatch(/\n\s+at \S+/); // no stack trace
+  for (const c of setCookies(res).filter((c) => c.name === SESSION)) expect(c.maxAge === 0 || c.value === '').toBe(true);
+  expect(gw.jar.get(SESSION)).toBeUndefined();
+  const next = await gw.fetch('/private', { headers: { accept: 'text/html' }, store: false });
+  expect(next.status).toBe(302);
+  expect(next.headers.get('location')).toMatch(new RegExp(`^${String(gw.env.OIDC_ISSUER)}/authorize\\?`));
+}
+
+async function signInWithIdToken(idToken: IdTokenScript, config: Record<string, unknown> = {}) {
+  const gw = gateway({ OIDC_ISSUER: rootIssuer, ...config });
+  return { gw, ...(await signInWithScript(gw, { accessToken: ACCESS_TOKEN, idToken })) };
+}
+
+async function expectIdTokenRefused(idToken: IdTokenScript, config: Record<string, unknown> = {}) {
+  const { gw, callbackResponse, code } = await signInWithIdToken(idToken, config);
+  await expectRefused(gw, callbackResponse, 502, 'id_token_invalid', [code, ACCESS_TOKEN, CLIENT_SECRET]);
+}
+
+async function expectSignedIn(idToken: IdTokenScript, config: Record<string, unknown> = {}) {
+  const { gw, callbackResponse } = await signInWithIdToken(idToken, config);
+  expect(callbackResponse.status, await callbackResponse.clone().text()).toBe(303);
+  expect((await gw.fetch('/private', { headers: { accept: 'text/html' } })).status).toBe(200);
+}
+
+/** How often the gateway fetched `issuer`'s JWKS (from the test issuer's request log). */
+async function jwksFetches(issuer: string): Promise<number> {
+  const log = (await (await fetch(`${new URL(issuer).origin}/control/requests?since=0`)).json()) as { path: string }[];
+  const path = `${new URL(issuer).pathname.replace(/\/$/, '')}/jwks`;
+  return log.filter((e) => e.path === path).length;
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('signature algorithms', () => {
+  it('accepts a token signed RS256 with the published key (baseline)', async () => {
+    await expectSignedIn({ sign: 'RS256' });
+  });
+
+  it('accepts a token signed ES256 with the published key', async () => {
+    await expectSignedIn({ sign: 'ES256' });
+  });
+
+  it('refuses an unsigned token (alg: none)', async () => {
+    await expectIdTokenRefused({ sign: 'none' });
+  });
+
+  it('refuses an unsigned token even when the issuer advertises none and HS256', async () => {
+    const issuer = await createTestIssuer(rootIssuer, { id_token_signing_alg_values_supported: ['none', 'HS256', 'RS256'] });
+    await expectIdTokenRefused({ sign: 'none' }, { OIDC_ISSUER: issuer });
+  });
+
+  it('refuses a token signed with a key the issuer does not publish, under the published kid', async () => {
+    await expectIdTokenRefused({ sign: 'wrong-key' });
+  });
+
+  it('refuses a token HMAC-signed with the client secret (HS256)', async () => {
+    await expectIdTokenRefused({ sign: 'HS256-with-secret' });
+  });
+
+  it('refuses a token HMAC-signed with the client secret even when the issuer advertises HS256', async () => {
+    const issuer = await createTestIssuer(rootIssuer, { id_token_signing_alg_values_supported: ['HS256', 'RS256'] });
+    await expectIdTokenRefused({ sign: 'HS256-with-secret' }, { OIDC_ISSUER: issuer });
+  });
+
+  it('refuses a token HMAC-signed with the RSA public key as PEM (algorithm confusion)', async () => {
+    await expectIdTokenRefused({ sign: 'HS256-with-public-key', publicKeyAs: 'pem' });
+  });
+
+  it('refuses a token HMAC-signed with the RSA public key as JWK (algorithm confusion)', async () => {
+    await expectIdTokenRefused({ sign: 'HS256-with-public-key', publicKeyAs: 'jwk' });
+  });
+
+  it('refuses an ES256 signature relabelled as RS256', async () => {
+    await expectIdTokenRefused({ sign: 'ES256', header: { alg: 'RS256', kid: 'rs-1' } });
+  });
+
+  it('refuses a genuine ES256 token when OIDC_ID_TOKEN_ALGS pins RS256', async () => {
+    await expectIdTokenRefused({ sign: 'ES256' }, { OIDC_ID_TOKEN_ALGS: 'RS256' });
+  });
+});
+
+describe('key selection', () => {
+  it('refuses a token without kid signed with an unpublished key (several keys in the JWKS)', async () => {
+    await expectIdTokenRefused({ sign: 'wrong-key', header: { kid: null } });
+  });
+
+  // Core 10.1 wants a kid when the JWKS holds several keys; the certification suite
+  // (rp-id_token-kid-absent-multiple-jwks) allows either refusing or trying the candidate keys. The
+  // gateway (jose) tries the published keys of the token's key type: here exactly one, and it verifies.
+  it('accepts a genuine token without kid by the one published key of its type', async () => {
+    await expectSignedIn({ sign: 'RS256', header: { kid: null } });
+  });
+
+  it('refuses a token with an unknown kid after re-reading the JWKS once, and does not re-read it again at once', async () => {
+    const issuer = await createTestIssuer(rootIssuer);
+    const gw = gateway({ OIDC_ISSUER: issuer });
+    expect((await signInWithScript(gw)).callbackResponse.status).toBe(303);
+    expect(await jwksFetches(issuer)).toBe(1);
+
+    // Past the 30 s refetch cooldown, as after a key rotation.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 31_000 });
+    const attacker = gateway({ OIDC_ISSUER: issuer });
+    const first = await signInWithScript(attacker, { accessToken: ACCESS_TOKEN, idToken: { header: { kid: 'rotated-in-by-attacker' } } });
+    await expectRefused(attacker, first.callbackResponse, 502, 'id_token_invalid', [first.code, ACCESS_TOKEN]);
+    expect(await jwksFetches(issuer)).toBe(2);
+
+    // Within the cooldown: refused from the cached set, no request storm at the IdP.
+    const second = await signInWithScript(attacker, { accessToken: ACCESS_TOKEN, idToken: { header: { kid: 'another-unknown-kid' } } });
+    await expectRefused(attacker, second.callbackResponse, 502, 'id_token_invalid', [second.code, ACCESS_TOKEN]);
+    expect(await jwksFetches(issuer)).toBe(2);
+  });
+});

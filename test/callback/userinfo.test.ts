@@ -1,0 +1,91 @@
+// UserInfo at sign-in (Core 5.3): read when the ID token lacks the profile claims the scopes asked for,
+// refused when it describes another subject (5.3.2), and merged into what the upstream receives.
+import { describe, expect, inject, it } from 'vitest';
+import type { EchoBody } from '../setup/protocol';
+import { setCookies } from '../support/cookies';
+import { signInWithScript } from '../support/flows';
+import { gateway, type Gateway } from '../support/gateway';
+
+const issuer = inject('testIssuerUrl');
+const SESSION = '__Host-edgegate';
+const ACCESS_TOKEN_PREFIX = 'access-token-that-must-not-leak-';
+
+/** The refusal as a browser sees it: status + code on a page that leaks nothing, no session, still signed out. */
+async function expectRefused(gw: Gateway, res: Response, status: number, code: string, secrets: string[] = []) {
+  const body = await res.text();
+  expect(res.status, body.slice(0, 300)).toBe(status);
+  expect(body).toContain(`Error ${code}`);
+  for (const secret of secrets) expect(body).not.toContain(secret);
+  expect(body).not.toMatch(/eyJ[\w-]{8,}\./); // no JWT
+  expect(body).not.toMatch(/\n\s+at \S+/); // no stack trace
+  for (const c of setCookies(res).filter((c) => c.name === SESSION)) expect(c.maxAge === 0 || c.value === '').toBe(true);
+  expect(gw.jar.get(SESSION)).toBeUndefined();
+  const next = await gw.fetch('/private', { headers: { accept: 'text/html' }, store: false });
+  expect(next.status).toBe(302);
+  expect(next.headers.get('location')).toMatch(new RegExp(`^${String(gw.env.OIDC_ISSUER)}/authorize\\?`));
+}
+
+/** Requests the test issuer served since `since` (its request log). */
+async function issuerRequests(since = 0): Promise<{ n: number; path: string }[]> {
+  return (await (await fetch(`${issuer}/control/requests?since=${since}`)).json()) as { n: number; path: string }[];
+}
+
+const accessToken = () => `${ACCESS_TOKEN_PREFIX}${crypto.randomUUID()}`;
+
+describe('UserInfo at sign-in', () => {
+  it('refuses UserInfo that describes another user (sub differs from the ID token)', async () => {
+    const gw = gateway({ OIDC_ISSUER: issuer });
+    const token = accessToken();
+    const { callbackResponse, code } = await signInWithScript(gw, {
+      accessToken: token,
+      idToken: { claims: { sub: 'alice' } },
+      userinfo: { sub: 'mallory', email: 'mallory@example.com', name: 'Mallory' },
+    });
+    await expectRefused(gw, callbackResponse, 502, 'userinfo_invalid', [code, token, 'mallory']);
+  });
+
+  it('refuses UserInfo without sub', async () => {
+    const gw = gateway({ OIDC_ISSUER: issuer });
+    const token = accessToken();
+    const { callbackResponse, code } = await signInWithScript(gw, { accessToken: token, userinfo: { email: 'nobody@example.com' } });
+    await expectRefused(gw, callbackResponse, 502, 'userinfo_invalid', [code, token]);
+  });
+
+  it('refuses the sign-in when UserInfo rejects the access token', async () => {
+    const gw = gateway({ OIDC_ISSUER: issuer });
+    const token = accessToken();
+    const { callbackResponse, code } = await signInWithScript(gw, { accessToken: token, userinfo: null });
+    await expectRefused(gw, callbackResponse, 502, 'userinfo_invalid', [code, token]);
+  });
+
+  it('merges UserInfo claims when the ID token lacks email and name, and forwards them upstream', async () => {
+    const gw = gateway({ OIDC_ISSUER: issuer });
+    const { callbackResponse } = await signInWithScript(gw, {
+      idToken: { claims: { sub: 'ui-user' } },
+      userinfo: { sub: 'ui-user', email: 'ui-user@example.com', name: 'Ursula Info', groups: ['staff', 'ops'] },
+    });
+    expect(callbackResponse.status, await callbackResponse.clone().text()).toBe(303);
+
+    const res = await gw.fetch('/whoami', { headers: { accept: 'text/html' } });
+    expect(res.status).toBe(200);
+    const echo = (await res.json()) as EchoBody;
+    expect(echo.path).toBe('/whoami');
+    expect(echo.headers['x-user']).toBe('ui-user');
+    expect(echo.headers['x-user-email']).toBe('ui-user@example.com');
+    expect(echo.headers['x-user-name']).toBe('Ursula Info');
+    expect(echo.headers['x-user-groups']).toBe('staff,ops');
+  });
+
+  it('does not call UserInfo when the ID token already carries email and name', async () => {
+    const gw = gateway({ OIDC_ISSUER: issuer });
+    const before = (await issuerRequests()).length;
+    const { callbackResponse } = await signInWithScript(gw, {
+      idToken: { claims: { sub: 'full-user', email: 'full@example.com', name: 'Full Claims' } },
+      userinfo: { sub: 'full-user', email: 'other@example.com' },
+    });
+    expect(callbackResponse.status).toBe(303);
+    expect((await issuerRequests(before)).map((r) => r.path)).not.toContain('/userinfo');
+    const echo = (await (await gw.fetch('/whoami', { headers: { accept: 'text/html' } })).json()) as EchoBody;
+    expect(echo.headers['x-user-email']).toBe('full@example.com');
+  });
+});
