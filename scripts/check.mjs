@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+// npm run check -- [--config wrangler.toml] [--env NAME] [SAMPLE…]
+//
+// Validates ROUTES from wrangler.toml with the worker's own parseRoutes (src/check/main.ts, bundled
+// here with esbuild, so there is no second implementation to drift), then prints which rule each
+// sample request matches and what it requires. SAMPLE: /admin/x · https://app.example.com/x ·
+// "POST /api/x" (or POST /api/x as two arguments).
+// Exit codes: 0 rules valid, 1 rules invalid, 2 usage or file errors.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { parse as parseToml } from 'smol-toml';
+
+const USAGE = 'usage: npm run check -- [--config wrangler.toml] [--env NAME] [/path | https://host/path | "METHOD /path"]…';
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+function fail(message) {
+  console.error(`check: ${message}`);
+  process.exit(2);
+}
+
+function parseArgs(argv) {
+  const options = { config: 'wrangler.toml', env: undefined, samples: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--help' || arg === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    } else if (arg === '--config' || arg === '-c' || arg === '--env' || arg === '-e') {
+      const value = argv[++i];
+      if (value === undefined) fail(`${arg} needs a value\n${USAGE}`);
+      options[arg.startsWith('--c') || arg === '-c' ? 'config' : 'env'] = value;
+    } else if (arg.startsWith('--config=')) {
+      options.config = arg.slice('--config='.length);
+    } else if (arg.startsWith('--env=')) {
+      options.env = arg.slice('--env='.length);
+    } else if (arg.startsWith('-') && arg !== '-') {
+      fail(`unknown option ${arg}\n${USAGE}`);
+    } else if (/^[A-Z]+$/.test(arg) && argv[i + 1] !== undefined && !argv[i + 1].startsWith('-')) {
+      options.samples.push(`${arg} ${argv[++i]}`); // `GET /x` given as two arguments
+    } else {
+      options.samples.push(arg);
+    }
+  }
+  return options;
+}
+
+/** ROUTES as the worker would get it: wrangler does not inherit [vars] into [env.X]. */
+function routesFrom(toml, envName) {
+  if (envName === undefined) return toml.vars?.ROUTES;
+  const env = toml.env?.[envName];
+  if (env === undefined) fail(`no [env.${envName}] in the config file`);
+  return env.vars?.ROUTES;
+}
+
+async function loadCheck() {
+  const result = await build({
+    entryPoints: [`${root}src/check/main.ts`],
+    absWorkingDir: root,
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    target: 'node22',
+    write: false,
+    logLevel: 'silent',
+  });
+  const code = result.outputFiles[0].text;
+  return import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`);
+}
+
+const options = parseArgs(process.argv.slice(2));
+let source;
+try {
+  source = readFileSync(options.config, 'utf8');
+} catch (error) {
+  fail(`cannot read ${options.config}: ${error.code ?? error.message}`);
+}
+let toml;
+try {
+  toml = parseToml(source);
+} catch (error) {
+  fail(`${options.config} is not valid TOML: ${error.message}`);
+}
+const routes = routesFrom(toml, options.env);
+const { runCheck } = await loadCheck();
+const output = runCheck({
+  source: options.env === undefined ? options.config : `${options.config} [env.${options.env}]`,
+  routes,
+  samples: options.samples,
+});
+(output.exitCode === 0 ? console.log : console.error)(output.text);
+process.exitCode = output.exitCode;

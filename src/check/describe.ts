@@ -1,0 +1,53 @@
+import type { Allow } from '../policy/allow';
+import type { RouteRule } from '../policy/rules';
+
+/**
+ * Plain-language text for what a rule requires, for the `check` command. Operator-facing: unlike the
+ * 403 page, it may list the configured addresses.
+ */
+
+export function ruleHeading(rule: RouteRule): string {
+  if (rule.index < 0) return 'no rule matches → default';
+  const where = [`ROUTES[${rule.index}] path "${rule.path}"`];
+  if (rule.host) where.push(`host ${rule.host}`);
+  if (rule.methods) where.push(`methods ${rule.methods.join(', ')}`);
+  return where.join(', ');
+}
+
+export function ruleRequirements(rule: RouteRule): string[] {
+  const lines = [AUTH_TEXT[rule.auth]];
+  if (rule.scopes) lines.push(`bearer tokens need scope${rule.scopes.length > 1 ? 's' : ''}: ${rule.scopes.join(' ')}`);
+  if (rule.allow) lines.push(`allow (all must hold): ${describeAllow(rule.allow)}`);
+  const stepUp: string[] = [];
+  if (rule.acr_values) stepUp.push(`acr ${rule.acr_values.length > 1 ? 'one of ' : ''}${rule.acr_values.join(', ')}`);
+  if (rule.max_age !== undefined) stepUp.push(`signed in within the last ${rule.max_age} s (max_age)`);
+  if (stepUp.length > 0) lines.push(`step-up: ${stepUp.join('; ')}; otherwise sign in again`);
+  if (rule.cors_preflight) lines.push('CORS preflights (OPTIONS) pass to the upstream without a session');
+  if (rule.upstream) lines.push(`upstream: ${rule.upstream.href}`);
+  return lines;
+}
+
+const AUTH_TEXT: Record<RouteRule['auth'], string> = {
+  public: 'public: anyone; identity is forwarded only when a valid session is present',
+  session: 'session: a signed-in user; browsers are sent to sign in, programs get 401',
+  api: 'api: a session cookie or an Authorization: Bearer access token; never redirects (401 + WWW-Authenticate)',
+};
+
+export function describeAllow(allow: Allow): string {
+  const parts: string[] = [];
+  if (allow.emails) parts.push(`email ${list(allow.emails)}`);
+  if (allow.email_domains) parts.push(`email at ${list(allow.email_domains)}`);
+  if (allow.emails || allow.email_domains) parts[parts.length - 1] += ' (email_verified must not be false)';
+  if (allow.groups) parts.push(`group ${list(allow.groups)}`);
+  if (allow.claims) {
+    for (const name of Object.keys(allow.claims)) {
+      const values = allow.claims[name]!.map((value) => JSON.stringify(value));
+      parts.push(`claim ${name} = ${values.length > 1 ? `one of ${values.join(', ')}` : values[0]}`);
+    }
+  }
+  return parts.join(' · ');
+}
+
+function list(values: readonly string[]): string {
+  return values.length === 1 ? values[0]! : `one of ${values.join(', ')}`;
+}

@@ -1,0 +1,106 @@
+import { isGatewayError } from '../http/errors';
+import { DEFAULT_RULE, matchRoute } from '../policy/match';
+import { normalizePath } from '../policy/normalize';
+import { parseRoutes, type RouteRule } from '../policy/rules';
+import { ruleHeading, ruleRequirements } from './describe';
+
+/**
+ * The `check` command's logic, bundled by scripts/check.mjs for Node: validate ROUTES with the same
+ * `parseRoutes` the worker runs, then show which rule each sample request meets and what it requires.
+ * Returns text and an exit code; the script does the file reading and printing.
+ */
+
+export interface CheckInput {
+  /** Where ROUTES came from, for the first line (e.g. `wrangler.toml [env.production]`). */
+  source: string;
+  routes: unknown;
+  /** `/admin/x`, `https://host/path`, `POST /api/x`, `POST https://host/path`. */
+  samples: string[];
+}
+
+export interface CheckOutput {
+  exitCode: 0 | 1;
+  text: string;
+}
+
+export function runCheck(input: CheckInput): CheckOutput {
+  const parsed = parseRoutes(input.routes);
+  if ('problems' in parsed) {
+    const lines = [`${input.source}: ROUTES is invalid (${parsed.problems.length} problem${parsed.problems.length > 1 ? 's' : ''}); the worker would refuse every request:`];
+    for (const problem of parsed.problems) lines.push(`  ${problem.key}: ${problem.message}`);
+    return { exitCode: 1, text: lines.join('\n') };
+  }
+
+  const { rules } = parsed;
+  const lines: string[] = [];
+  if (rules.length === 0) {
+    lines.push(`${input.source}: no ROUTES; every path requires a signed-in session.`);
+  } else {
+    lines.push(`${input.source}: ${rules.length} route rule${rules.length > 1 ? 's' : ''}, valid. First match wins; no match = session required.`);
+    for (const rule of rules) lines.push(`  ${ruleHeading(rule)} → ${rule.auth}`);
+  }
+  if (rules.some((rule) => rule.host !== undefined) && input.samples.some((sample) => !/https?:\/\//i.test(sample))) {
+    lines.push('  (samples given as a bare path skip rules with a host: give https://host/path to test those)');
+  }
+  for (const sample of input.samples) lines.push('', ...explainSample(rules, sample));
+  return { exitCode: 0, text: lines.join('\n') };
+}
+
+export function explainSample(rules: readonly RouteRule[], sample: string): string[] {
+  const request = parseSample(sample);
+  if (typeof request === 'string') return [`${sample}`, `  ✗ ${request}`];
+  const shown = `${request.method} ${request.host ? `https://${request.host}` : ''}${request.rawPath}`;
+
+  const gateway = [shown, '  → gateway endpoint (/_auth/…): answered by the gateway, not subject to ROUTES'];
+  if (isGatewayPath(request.urlPath)) return gateway;
+  let path: string;
+  try {
+    path = normalizePath(request.urlPath);
+  } catch (error) {
+    if (!isGatewayError(error)) throw error;
+    return [shown, `  → 400 Bad request: ${error.detail ?? error.message} (never matched against rules)`];
+  }
+  if (isGatewayPath(path)) return gateway;
+
+  const lines = [path === request.rawPath ? shown : `${shown}  (normalized: ${path})`];
+  const rule = matchRoute(rules, { host: request.host ?? '', method: request.method, path }) ?? DEFAULT_RULE;
+  lines.push(`  → ${ruleHeading(rule)}`);
+  for (const line of ruleRequirements(rule)) lines.push(`    ${line}`);
+  return lines;
+}
+
+function isGatewayPath(path: string): boolean {
+  return path === '/_auth' || path.startsWith('/_auth/');
+}
+
+interface SampleRequest {
+  method: string;
+  host: string | undefined;
+  /** As typed (for display). */
+  rawPath: string;
+  /** After the URL parser, as the worker's `url.pathname` would be. */
+  urlPath: string;
+}
+
+/** `[METHOD] (/path | http(s)://host/path)`, parsed the way the worker's URL parser would see it. */
+export function parseSample(sample: string): SampleRequest | string {
+  const parts = sample.trim().split(/\s+/);
+  let method = 'GET';
+  if (parts.length === 2 && /^[A-Za-z]+$/.test(parts[0]!)) method = parts.shift()!.toUpperCase();
+  if (parts.length !== 1 || parts[0] === '') return 'expected a path (/admin/x) or a URL, optionally after a method (POST /api/x)';
+  const target = parts[0]!;
+  if (target.startsWith('/')) {
+    // Concatenated, not resolved against a base: `//x` stays a path instead of becoming a host.
+    const url = new URL(`https://sample.invalid${target}`);
+    return { method, host: undefined, rawPath: target.replace(/[?#].*$/, ''), urlPath: url.pathname };
+  }
+  let url: URL;
+  try {
+    url = new URL(target);
+  } catch {
+    return 'expected a path starting with / or an absolute http(s) URL';
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'expected an http(s) URL';
+  const rawPath = target.slice(target.indexOf('//') + 2).replace(/^[^/?#]*/, '').replace(/[?#].*$/, '') || '/';
+  return { method, host: url.hostname, rawPath, urlPath: url.pathname };
+}

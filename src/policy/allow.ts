@@ -1,0 +1,146 @@
+/**
+ * A route's `allow` conditions, checked against a signed-in user's claims. Every given key must hold;
+ * within a key, any listed value is enough.
+ *
+ * Comparisons are exact and never coerce types ("1" is not 1, "true" is not true). The only
+ * case-folding is ASCII-only lower-casing of email domains: `toLowerCase()` would fold look-alikes
+ * such as the Kelvin sign (U+212A) into `k`, turning a foreign domain into an allowed one.
+ */
+
+export type ClaimValue = string | number | boolean;
+
+export interface Allow {
+  /** Addresses as `local@domain`: local part exactly as configured, domain ASCII-lower-cased. */
+  readonly emails?: readonly string[];
+  /** ASCII-lower-cased, no trailing dot; subdomains match only when listed themselves. */
+  readonly email_domains?: readonly string[];
+  readonly groups?: readonly string[];
+  /** Claim name → accepted values (a single configured value becomes a list of one). */
+  readonly claims?: Readonly<Record<string, readonly ClaimValue[]>>;
+}
+
+export type AllowKey = 'emails' | 'email_domains' | 'groups' | 'claims';
+
+export type AllowResult = { ok: true } | { ok: false; failed: AllowKey[]; missing: string };
+
+const OK: AllowResult = Object.freeze({ ok: true });
+
+export function checkAllow(allow: Allow | undefined, claims: Record<string, unknown>): AllowResult {
+  if (!allow) return OK;
+  const failed: AllowKey[] = [];
+  const missing: string[] = [];
+  const need = (key: AllowKey, text: string) => {
+    failed.push(key);
+    if (!missing.includes(text)) missing.push(text);
+  };
+
+  if (allow.emails || allow.email_domains) {
+    const email = verifiedEmail(claims);
+    const address = typeof email === 'object' ? email : undefined;
+    if (allow.emails && !(address && allow.emails.includes(`${address.local}@${address.domain}`))) {
+      need('emails', email === 'unverified' ? UNVERIFIED : 'an email address that is allowed here');
+    }
+    if (allow.email_domains && !(address && allow.email_domains.includes(address.domain))) {
+      need('email_domains', email === 'unverified' ? UNVERIFIED : `an email address at ${oneOf(allow.email_domains)}`);
+    }
+  }
+
+  if (allow.groups && !hasGroup(claims['groups'], allow.groups)) {
+    need('groups', `membership in ${oneOf(allow.groups)}`);
+  }
+
+  if (allow.claims) {
+    const wrong: string[] = [];
+    for (const name of Object.keys(allow.claims)) {
+      const accepted = allow.claims[name]!;
+      const actual = Object.hasOwn(claims, name) ? claims[name] : undefined;
+      if (!claimMatches(actual, accepted)) wrong.push(`claim "${name}" with ${accepted.length > 1 ? 'one of the values' : 'the value'} ${accepted.map(show).join(', ')}`);
+    }
+    if (wrong.length > 0) need('claims', wrong.join(' and '));
+  }
+
+  return failed.length === 0 ? OK : { ok: false, failed, missing: missing.join('; ') };
+}
+
+const UNVERIFIED = 'a verified email address (the identity provider has not verified yours)';
+
+/**
+ * The user's email address, or 'unverified' when the IdP says it is not verified (`email_verified`
+ * present and not exactly `true`: a string "true" is not a verification), or undefined when there is
+ * no well-formed address. Unverified addresses can be typed in by anyone at many IdPs.
+ */
+function verifiedEmail(claims: Record<string, unknown>): EmailAddress | 'unverified' | undefined {
+  const raw = claims['email'];
+  if (typeof raw !== 'string') return undefined;
+  if (Object.hasOwn(claims, 'email_verified') && claims['email_verified'] !== true) return 'unverified';
+  return parseEmail(raw);
+}
+
+function hasGroup(claim: unknown, allowed: readonly string[]): boolean {
+  if (typeof claim === 'string') return allowed.includes(claim);
+  if (!Array.isArray(claim)) return false;
+  for (const group of claim) if (typeof group === 'string' && allowed.includes(group)) return true;
+  return false;
+}
+
+/** The claim equals an accepted value, or is an array containing one. Strict equality: no coercion. */
+function claimMatches(actual: unknown, accepted: readonly ClaimValue[]): boolean {
+  if (Array.isArray(actual)) return actual.some((item) => isClaimValue(item) && accepted.includes(item));
+  return isClaimValue(actual) && accepted.includes(actual);
+}
+
+export function isClaimValue(value: unknown): value is ClaimValue {
+  return typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value));
+}
+
+function oneOf(values: readonly string[]): string {
+  return values.length === 1 ? values[0]! : `one of: ${values.join(', ')}`;
+}
+
+/** Claim values are shown typed, so `"1"` and `1` read differently on the 403 page. */
+function show(value: ClaimValue): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
+// --- Email addresses -------------------------------------------------------------------------------
+
+export interface EmailAddress {
+  /** Exactly as given: RFC 5321 2.4 leaves the local part's case to the receiving domain. */
+  local: string;
+  /** ASCII-lower-cased (RFC 5321 2.4: domains are case-insensitive). */
+  domain: string;
+}
+
+const MAX_EMAIL = 254; // RFC 5321 4.5.3.1.3 path limit minus the angle brackets
+const MAX_LOCAL = 64; // RFC 5321 4.5.3.1.1
+/** Whitespace (including NBSP and line separators), control and invisible format characters. */
+const BAD_LOCAL_CHAR = /[\s\p{Cc}\p{Cf}]/u;
+/** One DNS label: letters (any script), digits, marks, inner hyphens. No `_`, `*`, spaces, dots. */
+const LABEL = /^[\p{L}\p{N}\p{M}](?:[\p{L}\p{N}\p{M}-]{0,61}[\p{L}\p{N}\p{M}])?$/u;
+
+/**
+ * Strict parse: exactly one `@`, a non-empty local part without whitespace, control or invisible
+ * characters, and a domain of non-empty labels (no trailing dot, no IP literal). Quoted local parts
+ * containing `@` are refused rather than interpreted: an address with two readings is no address.
+ */
+export function parseEmail(value: string): EmailAddress | undefined {
+  if (value.length > MAX_EMAIL) return undefined;
+  const at = value.indexOf('@');
+  if (at <= 0 || at !== value.lastIndexOf('@') || at > MAX_LOCAL) return undefined;
+  const local = value.slice(0, at);
+  if (BAD_LOCAL_CHAR.test(local)) return undefined;
+  const domain = canonicalDomain(value.slice(at + 1));
+  return domain === undefined ? undefined : { local, domain };
+}
+
+/** A domain name, ASCII-lower-cased; undefined when it is not one (including a trailing dot). */
+export function canonicalDomain(value: string): string | undefined {
+  if (value.length === 0 || value.length > 253) return undefined;
+  const domain = asciiLowerCase(value);
+  for (const label of domain.split('.')) if (!LABEL.test(label)) return undefined;
+  return domain;
+}
+
+export function asciiLowerCase(value: string): string {
+  return value.replace(/[A-Z]+/g, (run) => run.toLowerCase());
+}

@@ -1,0 +1,357 @@
+import * as v from 'valibot';
+import { canonicalDomain, isClaimValue, parseEmail, type Allow, type ClaimValue } from './allow';
+import { compilePattern, type PathMatcher } from './glob';
+import { alwaysWinsOver } from './match';
+
+/**
+ * `ROUTES`: the ordered per-path rules of CONTRACT.md "Routes", parsed once per isolate. Pure: the
+ * caller (config loading) caches the result and turns problems into `config_invalid`.
+ *
+ * Rule fields keep their wrangler.toml names (`acr_values`, `max_age`, …) so the config, an error
+ * message and the code all say the same word.
+ */
+
+export const AUTH_MODES = ['public', 'session', 'api'] as const;
+export type AuthMode = (typeof AUTH_MODES)[number];
+
+export interface RouteRule {
+  /** Position in ROUTES (for messages and logs); -1 for the built-in default. */
+  readonly index: number;
+  /** The glob as normalized for matching (e.g. `/caf%C3%A9/**` for `/café/**`). */
+  readonly path: string;
+  /** Lower-case host name (IDN as punycode, no trailing dot, no port). */
+  readonly host?: string;
+  /** Upper-case methods; a rule listing GET also matches HEAD. */
+  readonly methods?: readonly string[];
+  readonly auth: AuthMode;
+  /** Origin (plus optional base path) this rule forwards to instead of UPSTREAM_URL. Copy before changing. */
+  readonly upstream?: URL;
+  readonly allow?: Allow;
+  /** Step-up: the session's `acr` must be one of these (in the order the IdP should prefer them). */
+  readonly acr_values?: readonly string[];
+  /** Step-up: the session's `auth_time` must be at most this many seconds old. */
+  readonly max_age?: number;
+  /** `api` rules: scopes a bearer token must carry. */
+  readonly scopes?: readonly string[];
+  /** `OPTIONS` preflights pass to the upstream without a session. */
+  readonly cors_preflight?: 'pass';
+  /** `path`, compiled once: true when a normalized request path matches. */
+  readonly matchPath: PathMatcher;
+}
+
+export interface RouteProblem {
+  /** Where, in the operator's terms: `ROUTES[2].allow.email_domains`. */
+  key: string;
+  message: string;
+}
+
+const RULE_KEYS = ['path', 'host', 'methods', 'auth', 'upstream', 'allow', 'acr_values', 'max_age', 'scopes', 'cors_preflight'];
+const ALLOW_KEYS = ['emails', 'email_domains', 'groups', 'claims'];
+
+export function parseRoutes(raw: unknown): { rules: RouteRule[] } | { problems: RouteProblem[] } {
+  if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) return { rules: [] };
+  let list = raw;
+  if (typeof raw === 'string') {
+    try {
+      list = JSON.parse(raw);
+    } catch (error) {
+      return { problems: [{ key: 'ROUTES', message: `is not valid JSON (${error instanceof Error ? error.message : 'parse error'}); expected a JSON array of rules` }] };
+    }
+  }
+  if (!Array.isArray(list)) {
+    return { problems: [{ key: 'ROUTES', message: 'expected a list of rules: [[vars.ROUTES]] tables in wrangler.toml, or a JSON array' }] };
+  }
+
+  const problems: RouteProblem[] = [];
+  const rules: RouteRule[] = [];
+  list.forEach((item, index) => {
+    const parsed = v.safeParse(ruleSchema, item, { abortEarly: false });
+    if (!parsed.success) {
+      for (const issue of parsed.issues) problems.push(describeIssue(index, issue));
+      return;
+    }
+    const rule = buildRule(index, parsed.output, problems);
+    if (rule) rules.push(rule);
+  });
+  if (problems.length === 0) findUnreachable(rules, problems);
+  return problems.length > 0 ? { problems } : { rules };
+}
+
+// --- Field schemas ---------------------------------------------------------------------------------
+
+/** A string checked (and canonicalized) by a plain function that returns the value or a `Bad`. */
+class Bad {
+  constructor(readonly message: string) {}
+}
+const checked = <T>(expected: string, parse: (value: string) => T | Bad) =>
+  v.pipe(
+    v.string(expected),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      const result = parse(dataset.value);
+      if (result instanceof Bad) {
+        addIssue({ message: result.message });
+        return NEVER;
+      }
+      return result;
+    }),
+  );
+
+/** Non-empty and without duplicates: an empty list has no clear meaning (nobody? everybody?). */
+const list = <T>(item: v.GenericSchema<unknown, T>, expected: string, what: string) =>
+  v.pipe(
+    v.array(item, expected),
+    v.nonEmpty(`is empty; list at least one ${what}, or remove the key`),
+    v.transform((values): T[] => [...new Set(values)]),
+  );
+
+const NO_CONTROL = /^[^\p{Cc}]+$/u;
+const text = (expected: string) => checked(expected, (s) => (s !== '' && NO_CONTROL.test(s) ? s : new Bad(`${expected} (non-empty, no control characters)`)));
+
+/** The glob, normalized and compiled (see glob.ts for the syntax). */
+function parsePattern(raw: string): { path: string; matchPath: PathMatcher } | Bad {
+  const compiled = compilePattern(raw);
+  return 'problem' in compiled ? new Bad(compiled.problem) : compiled;
+}
+
+function parseHost(raw: string): string | Bad {
+  if (raw.includes('*')) return new Bad('wildcard hosts are not supported: write one rule per host name');
+  if (raw === '' || /[\s/\\?#@%]/.test(raw)) return new Bad('expected a bare host name such as app.example.com (no scheme, path or spaces)');
+  if (/:\d*$/.test(raw) && !raw.endsWith(']')) return new Bad('must not include a port: rules match the host name only');
+  let url: URL;
+  try {
+    url = new URL(`http://${raw}`);
+  } catch {
+    return new Bad('expected a host name such as app.example.com');
+  }
+  if (url.port !== '' || /\]:/.test(raw)) return new Bad('must not include a port: rules match the host name only');
+  // The URL parser lower-cases and converts IDNs to punycode, as it does for the request's host.
+  const host = url.hostname.endsWith('.') ? url.hostname.slice(0, -1) : url.hostname;
+  return host === '' ? new Bad('expected a host name such as app.example.com') : host;
+}
+
+/** RFC 9110 5.6.2 token; methods are case-sensitive (9.1), so `get` is not `GET`. */
+function parseMethod(raw: string): string | Bad {
+  if (/^[A-Z][A-Z0-9!#$%&'*+.^_`|~-]*$/.test(raw)) return raw;
+  if (/^[A-Za-z]+$/.test(raw)) return new Bad(`methods are case-sensitive: write "${raw.toUpperCase()}"`);
+  return new Bad('expected an HTTP method such as GET');
+}
+
+function parseUpstream(raw: string): URL | Bad {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return new Bad('expected an absolute URL such as https://legacy.example.com');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return new Bad('expected an http:// or https:// URL');
+  if (raw.includes('?') || raw.includes('#')) return new Bad('must not contain a query or fragment');
+  if (url.username !== '' || url.password !== '') return new Bad('must not contain a user name or password');
+  return url;
+}
+
+function parseEmailSetting(raw: string): string | Bad {
+  const email = parseEmail(raw);
+  return email ? `${email.local}@${email.domain}` : new Bad('expected an email address such as alice@example.com (exactly one "@", no spaces)');
+}
+
+function parseDomainSetting(raw: string): string | Bad {
+  if (raw.startsWith('@')) return new Bad('write the domain without "@", as in example.com');
+  if (raw.startsWith('*.')) return new Bad('wildcards are not supported: list each domain (subdomains match only when listed)');
+  if (raw.endsWith('.')) return new Bad('write the domain without a trailing dot');
+  return canonicalDomain(raw) ?? new Bad('expected a domain name such as example.com');
+}
+
+/** RFC 6749 3.3 scope-token. */
+function parseScope(raw: string): string | Bad {
+  return /^[\x21\x23-\x5B\x5D-\x7E]+$/.test(raw) ? raw : new Bad('expected a scope such as read:orders (no spaces or quotes)');
+}
+
+const acrValue = checked('expected a string such as "mfa"', (s) =>
+  /^[^\s\p{Cc}]+$/u.test(s) ? s : new Bad('expected an acr value without spaces, such as "mfa" or "urn:example:loa:2"'),
+);
+
+/** `acr_values = ["a", "b"]` or the OIDC parameter's own form, `"a b"`. */
+const acrValues = v.pipe(
+  v.union([v.string(), v.array(v.unknown())], 'expected a list of acr values, or a space-separated string'),
+  v.transform((value) => (typeof value === 'string' ? value.split(/\s+/).filter(Boolean) : value)),
+  list(acrValue, 'expected a list of acr values', 'acr value'),
+);
+
+/**
+ * `{ claim = value | [values] }`, checked by hand: valibot's `record` silently drops keys such as
+ * `constructor` and `__proto__`, and a dropped condition would widen who gets in.
+ */
+const claimsTable = v.pipe(
+  v.unknown(),
+  v.rawTransform<unknown, Record<string, readonly ClaimValue[]>>(({ dataset, addIssue, NEVER }) => {
+    const table = dataset.value;
+    if (typeof table !== 'object' || table === null || Array.isArray(table)) {
+      addIssue({ message: 'expected a table of claim = value or claim = [values], e.g. { dept = "eng" }' });
+      return NEVER;
+    }
+    const out: Record<string, readonly ClaimValue[]> = Object.create(null);
+    const names = Object.keys(table);
+    if (names.length === 0) addIssue({ message: 'is empty; name at least one claim, or remove the key' });
+    for (const name of names) {
+      const value: unknown = (table as Record<string, unknown>)[name];
+      const at = (message: string) =>
+        addIssue({ message, path: [{ type: 'object', origin: 'value', input: table as Record<string, unknown>, key: name, value }] });
+      if (!NO_CONTROL.test(name)) {
+        at('claim names must not be empty or contain control characters');
+        continue;
+      }
+      const values = Array.isArray(value) ? value : [value];
+      if (values.length === 0) at('is empty; list at least one accepted value');
+      else if (!values.every(isClaimValue)) at('expected a string, number or boolean, or a list of them');
+      else out[name] = [...new Set(values as ClaimValue[])];
+    }
+    return out;
+  }),
+);
+
+/** valibot's object schemas accept arrays (keys "0", "1"…); a list where a table belongs is refused first. */
+const isTable = (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const allowSchema = v.pipe(
+  v.unknown(),
+  v.check(isTable, 'expected a table such as { groups = ["admins"] }'),
+  v.strictObject(
+    {
+      emails: v.optional(list(checked('expected an email address', parseEmailSetting), 'expected a list of email addresses', 'address')),
+      email_domains: v.optional(list(checked('expected a domain name', parseDomainSetting), 'expected a list of domain names', 'domain')),
+      groups: v.optional(list(text('expected a group name'), 'expected a list of group names', 'group')),
+      claims: v.optional(claimsTable),
+    },
+    'expected a table such as { groups = ["admins"] }',
+  ),
+  v.check((allow) => Object.values(allow).some((value) => value !== undefined), 'is empty; give at least one of emails, email_domains, groups, claims'),
+);
+
+const ruleSchema = v.pipe(
+  v.unknown(),
+  v.check(isTable, 'expected a table with at least path and auth'),
+  v.strictObject(
+    {
+      path: checked('expected a path pattern such as /admin/**', parsePattern),
+      host: v.optional(checked('expected a host name such as app.example.com', parseHost)),
+      methods: v.optional(list(checked('expected an HTTP method such as GET', parseMethod), 'expected a list of HTTP methods such as ["GET", "POST"]', 'method')),
+      auth: v.picklist(AUTH_MODES, 'expected "public", "session" or "api"'),
+      upstream: v.optional(checked('expected a URL such as https://legacy.example.com', parseUpstream)),
+      allow: v.optional(allowSchema),
+      acr_values: v.optional(acrValues),
+      max_age: v.optional(
+        v.pipe(
+          v.number('expected a number of seconds'),
+          v.integer('expected a whole number of seconds'),
+          v.minValue(0, 'must not be negative'),
+          v.maxValue(Number.MAX_SAFE_INTEGER, 'is too large'),
+        ),
+      ),
+      scopes: v.optional(list(checked('expected a scope', parseScope), 'expected a list of scopes such as ["read:orders"]', 'scope')),
+      cors_preflight: v.optional(v.literal('pass', 'the only accepted value is "pass"')),
+    },
+    'expected a table with at least path and auth',
+  ),
+);
+
+type RuleInput = v.InferOutput<typeof ruleSchema>;
+
+// --- Rules from parsed input -----------------------------------------------------------------------
+
+function buildRule(index: number, input: RuleInput, problems: RouteProblem[]): RouteRule | undefined {
+  const at = (key: string, message: string) => problems.push({ key: `ROUTES[${index}].${key}`, message });
+  const before = problems.length;
+  if (input.auth === 'public') {
+    const pointless = 'means nothing on a public rule (everyone gets through); remove it or use auth = "session"';
+    if (input.allow) at('allow', pointless);
+    if (input.acr_values) at('acr_values', pointless);
+    if (input.max_age !== undefined) at('max_age', pointless);
+    if (input.cors_preflight) at('cors_preflight', 'is not needed on a public rule: preflights already pass');
+  }
+  if (input.scopes && input.auth !== 'api') at('scopes', 'applies only to auth = "api" rules (scopes a bearer token must carry)');
+  if (problems.length > before) return undefined;
+
+  const { path, matchPath } = input.path;
+  const rule: { -readonly [K in keyof RouteRule]: RouteRule[K] } = { index, path, auth: input.auth, matchPath };
+  if (input.host !== undefined) rule.host = input.host;
+  if (input.methods) rule.methods = Object.freeze(input.methods);
+  if (input.upstream) rule.upstream = input.upstream;
+  if (input.allow) rule.allow = Object.freeze(withoutUndefined(input.allow));
+  if (input.acr_values) rule.acr_values = Object.freeze(input.acr_values);
+  if (input.max_age !== undefined) rule.max_age = input.max_age;
+  if (input.scopes) rule.scopes = Object.freeze(input.scopes);
+  if (input.cors_preflight) rule.cors_preflight = input.cors_preflight;
+  return Object.freeze(rule);
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as T;
+}
+
+/**
+ * A rule that an earlier rule always wins over is a mistake the operator wants to hear about: it reads
+ * as protection that never applies. Detected for identical rules and for an earlier rule whose path is
+ * the same pattern or a `/prefix/**` covering it, with no narrower host or methods.
+ */
+function findUnreachable(rules: RouteRule[], problems: RouteProblem[]): void {
+  const seen = new Map<string, number>();
+  for (const rule of rules) {
+    const key = identity(rule);
+    const twin = seen.get(key);
+    if (twin !== undefined) {
+      problems.push({ key: `ROUTES[${rule.index}]`, message: `is identical to ROUTES[${twin}]; remove one` });
+      continue;
+    }
+    seen.set(key, rule.index);
+    const winner = rules.find((earlier) => earlier.index < rule.index && alwaysWinsOver(earlier, rule));
+    if (winner) {
+      problems.push({
+        key: `ROUTES[${rule.index}]`,
+        message: `can never match: ROUTES[${winner.index}] (path "${winner.path}") comes first and matches every request this rule would; move this rule above it or remove it`,
+      });
+    }
+  }
+}
+
+/** Canonical text of what a rule does, for spotting duplicates (list order aside from acr_values). */
+function identity(rule: RouteRule): string {
+  const sorted = (values: readonly string[] | undefined) => (values ? [...values].sort() : null);
+  const claims = rule.allow?.claims;
+  return JSON.stringify([
+    rule.path,
+    rule.host ?? null,
+    sorted(rule.methods),
+    rule.auth,
+    rule.upstream?.href ?? null,
+    sorted(rule.allow?.emails),
+    sorted(rule.allow?.email_domains),
+    sorted(rule.allow?.groups),
+    claims ? Object.keys(claims).sort().map((name) => [name, claims[name]]) : null,
+    rule.acr_values ?? null,
+    rule.max_age ?? null,
+    sorted(rule.scopes),
+    rule.cors_preflight ?? null,
+  ]);
+}
+
+// --- Problems --------------------------------------------------------------------------------------
+
+function describeIssue(index: number, issue: v.BaseIssue<unknown>): RouteProblem {
+  const path = issue.path ?? [];
+  let key = `ROUTES[${index}]`;
+  for (const item of path) key += keySegment(item.key);
+  const last = path[path.length - 1];
+  if (issue.type === 'strict_object' && issue.expected === 'never' && last) {
+    const inAllow = path.length >= 2 && path[path.length - 2]!.key === 'allow';
+    const known = inAllow ? ALLOW_KEYS : RULE_KEYS;
+    return { key, message: `is not ${inAllow ? 'an allow' : 'a rule'} key; expected one of: ${known.join(', ')}` };
+  }
+  if (issue.input === undefined && path.length > 0) return { key, message: `is required (${issue.message})` };
+  return { key, message: issue.message };
+}
+
+function keySegment(key: unknown): string {
+  if (typeof key === 'number') return `[${key}]`;
+  const name = String(key);
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? `.${name}` : `[${JSON.stringify(name)}]`;
+}
