@@ -3,6 +3,7 @@ import { GatewayError } from '../http/errors';
 import { log } from '../http/log';
 import { utf8 } from '../crypto/encoding';
 import { isLoopbackHost } from './hosts';
+import { parseRoutes, type RouteRule } from '../policy/rules';
 import {
   KNOWN_KEYS,
   NOT_YET_SUPPORTED,
@@ -31,6 +32,14 @@ export interface Config {
   idpTimeoutMs: number;
   /** Effective dev relaxation: requested AND the issuer is on loopback. Requests must be too. */
   devAllowHttp: boolean;
+  /** Seconds before token expiry at which a session's tokens are refreshed. */
+  refreshMargin: number;
+  /** Seconds a session keeps working past token expiry while the IdP cannot be reached. */
+  idpOutageGrace: number;
+  /** Required `aud` of bearer access tokens on `api` rules; unset = bearer tokens are not accepted. */
+  apiAudience: string | undefined;
+  /** ROUTES, parsed and compiled; empty = every path needs a session. */
+  routes: RouteRule[];
   sessions: KVNamespace;
 }
 
@@ -80,6 +89,9 @@ export function parseConfig(env: Record<string, unknown>): { config: Config } | 
       problems.push({ key, message: 'is not a setting edgegate knows (a typo?); see README "Configuration"' });
     }
   }
+
+  const routes = parseRoutes(env['ROUTES']);
+  if ('problems' in routes) problems.push(...routes.problems);
 
   const parsed = v.safeParse(settingsSchema, env);
   if (!parsed.success) {
@@ -150,6 +162,10 @@ export function parseConfig(env: Record<string, unknown>): { config: Config } | 
       clockSkew: s.CLOCK_SKEW,
       idpTimeoutMs: s.IDP_TIMEOUT * 1000,
       devAllowHttp,
+      refreshMargin: s.REFRESH_MARGIN,
+      idpOutageGrace: s.IDP_OUTAGE_GRACE,
+      apiAudience: s.API_AUDIENCE,
+      routes: 'rules' in routes ? routes.rules : [],
       sessions: sessions!,
     },
   };

@@ -83,6 +83,9 @@ export const settingsSchema = v.object({
   SESSION_IDLE_TTL: v.optional(intFromEnv(60, 31_536_000), 86_400),
   SESSION_MAX_TTL: v.optional(intFromEnv(60, 31_536_000), 604_800),
   CLOCK_SKEW: v.optional(intFromEnv(0, 300), 30),
+  REFRESH_MARGIN: v.optional(intFromEnv(0, 3600), 60),
+  IDP_OUTAGE_GRACE: v.optional(intFromEnv(0, 86_400), 300),
+  API_AUDIENCE: v.optional(text),
   IDP_TIMEOUT: v.optional(intFromEnv(1, 60), 5),
   DEV_ALLOW_HTTP: v.optional(boolFromEnv, false),
 });
@@ -102,9 +105,6 @@ export const KNOWN_KEYS = new Set([
 
 /** Contract keys that later versions implement: refused while set, never silently ignored. */
 export const NOT_YET_SUPPORTED = new Set([
-  'REFRESH_MARGIN',
-  'IDP_OUTAGE_GRACE',
-  'API_AUDIENCE',
   'OIDC_USE_PAR',
   'OIDC_AUTH_PARAMS',
   'ASSERTION_KEY',
