@@ -17,6 +17,9 @@ export type ErrorCode =
   | 'id_token_invalid'
   | 'userinfo_invalid'
   | 'unauthenticated'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'step_up_required'
   | 'forbidden'
   | 'method_not_allowed'
   | 'not_found'
@@ -40,6 +43,9 @@ const STATUS: Record<ErrorCode, number> = {
   id_token_invalid: 502,
   userinfo_invalid: 502,
   unauthenticated: 401,
+  invalid_token: 401,
+  insufficient_scope: 403,
+  step_up_required: 401,
   forbidden: 403,
   method_not_allowed: 405,
   not_found: 404,
@@ -65,6 +71,9 @@ const TITLES: Record<ErrorCode, string> = {
   id_token_invalid: 'Sign-in could not be verified',
   userinfo_invalid: 'Sign-in could not be verified',
   unauthenticated: 'Sign-in required',
+  invalid_token: 'Access token not accepted',
+  insufficient_scope: 'Access token lacks permission',
+  step_up_required: 'Stronger or more recent sign-in required',
   forbidden: 'Access denied',
   method_not_allowed: 'Method not allowed',
   not_found: 'Not found',
@@ -86,6 +95,8 @@ export interface GatewayErrorOptions {
   extra?: Record<string, string>;
   /** A link the error page offers (e.g. "sign in again"). Must be same-origin. */
   retryHref?: string;
+  /** Force a JSON body (API routes) instead of deciding from the request's headers. */
+  json?: boolean;
 }
 
 export class GatewayError extends Error {
@@ -95,6 +106,7 @@ export class GatewayError extends Error {
   readonly headers: Record<string, string>;
   readonly extra: Record<string, string>;
   readonly retryHref: string | undefined;
+  json: boolean | undefined;
 
   constructor(code: ErrorCode, message: string, options: GatewayErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -105,6 +117,7 @@ export class GatewayError extends Error {
     this.headers = options.headers ?? {};
     this.extra = options.extra ?? {};
     this.retryHref = options.retryHref;
+    this.json = options.json;
   }
 
   get title(): string {

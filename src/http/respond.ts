@@ -8,10 +8,11 @@ import { log } from './log';
  * log line for the operator. Unknown exceptions become a generic 500: their messages may contain
  * internals, so they go to the log only.
  */
-export function errorResponse(request: Request, thrown: unknown, asJson = wantsJson(request)): Response {
+export function errorResponse(request: Request, thrown: unknown): Response {
   const error = isGatewayError(thrown)
     ? thrown
     : new GatewayError('internal', 'Something went wrong in the gateway. Please try again.', { cause: thrown });
+  const asJson = error.json ?? wantsJson(request);
   const id = requestId(request);
   const url = new URL(request.url);
   log(error.status >= 500 ? 'error' : 'warn', 'request_refused', {

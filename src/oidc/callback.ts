@@ -46,13 +46,25 @@ export async function completeSignIn(
   let tokens: oauth.TokenEndpointResponse;
   try {
     const response = await oauth.authorizationCodeGrantRequest(as, client, clientAuth, params, redirectUri, tx.verifier, httpOptions);
-    tokens = await oauth.processAuthorizationCodeResponse(as, client, response, { expectedNonce: tx.nonce, requireIdToken: true });
+    tokens = await oauth.processAuthorizationCodeResponse(as, client, response, {
+      expectedNonce: tx.nonce,
+      requireIdToken: true,
+      // Core 3.1.2.1: with max_age the ID token must carry auth_time, and it must be recent enough.
+      ...(tx.max_age !== undefined ? { maxAge: tx.max_age } : {}),
+    });
   } catch (error) {
     throw tokenError(error, tx);
   }
 
   const idToken = tokens.id_token!;
   const idClaims = await verifyIdToken(provider, config, idToken, { nonce: tx.nonce, now });
+  if (tx.acr_values && !(typeof idClaims['acr'] === 'string' && tx.acr_values.includes(idClaims['acr']))) {
+    // acr_values is only a request (Core 3.1.2.1); the IdP may sign the user in more weakly.
+    throw new GatewayError('forbidden', 'This page needs a stronger sign-in than the identity provider performed.', {
+      detail: `step-up: asked for acr ${tx.acr_values.join(' ')}, got ${typeof idClaims['acr'] === 'string' ? idClaims['acr'].slice(0, 64) : 'none'}`,
+      retryHref: loginHref(tx),
+    });
+  }
 
   let userinfo: Record<string, unknown> | undefined;
   if (tokens.access_token && needsUserInfo(config.scopes, idClaims) && as.userinfo_endpoint) {

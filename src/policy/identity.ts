@@ -1,14 +1,12 @@
 import type { Identity } from '../proxy/headers';
-import type { Session } from '../session/model';
 
 /**
- * What the upstream is told about the user, from the session's claims. Only well-typed values are
- * used: a claim of an unexpected shape is left out rather than stringified into a header.
+ * What the upstream is told about the user, from the session's (or access token's) claims. Only
+ * well-typed values are used: a claim of an unexpected shape is left out rather than stringified.
  */
-export function identityFromSession(session: Session, userClaim: string): Identity {
-  const claims = session.claims;
+export function identityFromClaims(sub: string, claims: Record<string, unknown>, userClaim: string): Identity {
   const chosen = claims[userClaim];
-  const user = typeof chosen === 'string' && chosen !== '' ? chosen : typeof chosen === 'number' ? String(chosen) : session.sub;
+  const user = typeof chosen === 'string' && chosen !== '' ? chosen : typeof chosen === 'number' ? String(chosen) : sub;
   const identity: Identity = { user };
   // An address the IdP says it has not verified could belong to anyone: never forward it as identity.
   if (typeof claims['email'] === 'string' && claims['email_verified'] !== false) identity.email = claims['email'];

@@ -45,6 +45,8 @@ export interface ForwardContext {
   publicUrl: URL;
   clientIp: string | null;
   identity: Identity | null;
+  /** The gateway consumed the client's `Authorization` (a bearer token on an api rule): do not pass it on. */
+  dropAuthorization?: boolean;
 }
 
 /** Builds the headers the upstream receives: client headers minus everything spoofable, plus ours. */
@@ -58,6 +60,7 @@ export function upstreamHeaders(incoming: Headers, ctx: ForwardContext): Headers
     const n = canonical(name);
     if (isIdentityHeader(n) || GATEWAY_SET.has(n)) continue;
     if (HOP_BY_HOP.has(n) || connectionListed.has(n)) continue;
+    if (n === 'authorization' && ctx.dropAuthorization) continue;
     if (n === 'cookie') {
       const kept = stripGatewayCookies(value);
       if (kept) headers.set('cookie', kept);

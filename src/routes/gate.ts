@@ -1,53 +1,116 @@
 import { GatewayError } from '../http/errors';
 import { wantsJson } from '../http/client';
 import { normalizePath } from '../policy/normalize';
-import { identityFromSession } from '../policy/identity';
+import { identityFromClaims } from '../policy/identity';
+import { decide, type Principal, type StepUp } from '../policy/decide';
+import { routeFor } from '../policy/match';
+import type { RouteRule } from '../policy/rules';
+import { bearerToken, invalidToken, verifyBearer } from '../oidc/access-token';
 import { forward } from '../proxy/forward';
+import { keepFresh } from '../session/lifecycle';
 import type { RequestContext } from './context';
-import { clearSessionCookie, currentSession, hasSessionCookie, touchIfDue } from './session';
+import { clearSessionCookie, currentSession, hasSessionCookie, touchIfDue, type Current } from './session';
 import { startSignIn } from './signin';
 
 /**
- * Every request that is not a gateway endpoint: decide, then forward with identity or refuse.
- * With no route rules, a signed-in session is required everywhere (secure by default).
+ * Every request that is not a gateway endpoint: find the rule, find who is asking, decide
+ * (policy/decide.ts), then forward or refuse. No matching rule = a signed-in session is required.
  */
 export async function handleProtected(ctx: RequestContext): Promise<Response> {
   const path = normalizePath(ctx.url.pathname);
+  const rule = routeFor(ctx.config.routes, { host: ctx.url.hostname, method: ctx.request.method, path });
+  try {
+    return await gate(ctx, path, rule);
+  } catch (error) {
+    // `api` rules answer programs: every refusal is JSON, whatever the Accept header says.
+    if (rule.auth === 'api' && error instanceof GatewayError) error.json = true;
+    throw error;
+  }
+}
+
+async function gate(ctx: RequestContext, path: string, rule: RouteRule): Promise<Response> {
   if (path === '/_auth' || path.startsWith('/_auth/')) {
     // Reached only through an encoded spelling of a gateway path: never the upstream's business.
     throw new GatewayError('not_found', 'There is no such gateway endpoint.');
   }
+  const method = ctx.request.method;
+  const headers = ctx.request.headers;
+  const preflight = method === 'OPTIONS' && headers.has('origin') && headers.has('access-control-request-method');
 
-  const current = await currentSession(ctx);
-  if (!current) return signInRequired(ctx, path);
-  touchIfDue(ctx, current);
+  // A public route or a passed preflight needs no session lookup unless a cookie invites one.
+  const skipLookup = (preflight && rule.cors_preflight === 'pass') || (rule.auth === 'public' && !hasSessionCookie(ctx));
+  let current: Current | null = null;
+  let principal: Principal | null = null;
+  let bearerUsed = false;
+  if (!skipLookup) {
+    const token = rule.auth === 'api' ? bearerToken(ctx.request) : null;
+    if (token === undefined) throw invalidToken('the Authorization header is malformed');
+    if (token) {
+      principal = await verifyBearer(await ctx.provider(), ctx.config, token, ctx.now);
+      bearerUsed = true;
+    } else {
+      current = await currentSession(ctx);
+      if (current) current = await keepFresh(ctx, current);
+      if (current) principal = { via: 'session', sub: current.session.sub, claims: current.session.claims };
+    }
+  }
 
-  const publicUrl = new URL(ctx.url.href);
-  publicUrl.pathname = path;
-  return forward(ctx.request, ctx.config.upstream, {
-    publicUrl,
-    clientIp: ctx.request.headers.get('cf-connecting-ip'),
-    identity: identityFromSession(current.session, ctx.config.userClaim),
-  });
+  const navigation = (method === 'GET' || method === 'HEAD') && !wantsJson(ctx.request) && rule.auth !== 'api';
+  const verdict = decide(rule, principal, { preflight, navigation }, ctx.now, ctx.config.clockSkew);
+  switch (verdict.action) {
+    case 'forward': {
+      if (current && verdict.principal) touchIfDue(ctx, current);
+      const publicUrl = new URL(ctx.url.href);
+      publicUrl.pathname = path;
+      return forward(ctx.request, rule.upstream ?? ctx.config.upstream, {
+        publicUrl,
+        clientIp: headers.get('cf-connecting-ip'),
+        identity: verdict.principal ? identityFromClaims(verdict.principal.sub, verdict.principal.claims, ctx.config.userClaim) : null,
+        // A bearer token the gateway consumed is not passed on (token pass-through is a separate option).
+        dropAuthorization: bearerUsed,
+      });
+    }
+    case 'sign-in':
+      return startSignIn(ctx, returnPath(ctx, path), staleCookie(ctx, current), verdict.stepUp);
+    case 'unauthenticated':
+      throw unauthenticated(ctx, rule, path, current, verdict.stepUp);
+    case 'forbidden':
+      throw new GatewayError('forbidden', `You are signed in, but this page requires ${verdict.missing}.`, {
+        detail: `rule ${rule.index} allow failed`,
+      });
+    case 'insufficient-scope':
+      throw new GatewayError('insufficient_scope', `The access token needs the scope ${verdict.scopes.join(' ')}.`, {
+        headers: { 'www-authenticate': `Bearer realm="edgegate", error="insufficient_scope", scope="${verdict.scopes.join(' ')}"` },
+        detail: `rule ${rule.index} scopes`,
+      });
+  }
+}
+
+function returnPath(ctx: RequestContext, path: string): string {
+  const full = path + ctx.url.search;
+  return full.length <= 2048 ? full : path;
+}
+
+/** A cookie that opened no session is cleared on the way to sign-in, so it is not sent again. */
+function staleCookie(ctx: RequestContext, current: Current | null): string[] {
+  return !current && hasSessionCookie(ctx) ? [clearSessionCookie(ctx)] : [];
 }
 
 /**
- * Page navigations go to the IdP and come back here; programs (fetch/XHR/API clients) and
- * non-GET requests get a 401 they can act on instead of a redirect they cannot follow.
+ * Programs (fetch/XHR/API clients), non-GET requests and every `api` rule get a 401 they can act
+ * on. A step-up is announced as in RFC 9470 (`insufficient_user_authentication`).
  */
-async function signInRequired(ctx: RequestContext, path: string): Promise<Response> {
-  const stale = hasSessionCookie(ctx) ? [clearSessionCookie(ctx)] : [];
-  const returnTo = path + ctx.url.search;
-  const method = ctx.request.method;
-  if ((method === 'GET' || method === 'HEAD') && !wantsJson(ctx.request)) {
-    return startSignIn(ctx, returnTo.length <= 2048 ? returnTo : path, stale);
+function unauthenticated(ctx: RequestContext, rule: RouteRule, path: string, current: Current | null, stepUp?: StepUp): GatewayError {
+  const loginUrl = `/_auth/login?rd=${encodeURIComponent(returnPath(ctx, path))}`;
+  const stale = staleCookie(ctx, current);
+  let challenge = 'Bearer realm="edgegate"';
+  if (stepUp) {
+    challenge += ', error="insufficient_user_authentication"';
+    if (stepUp.acr_values) challenge += `, acr_values="${stepUp.acr_values.join(' ')}"`;
+    if (stepUp.max_age !== undefined) challenge += `, max_age=${stepUp.max_age}`;
   }
-  const loginUrl = `/_auth/login?rd=${encodeURIComponent(returnTo)}`;
-  throw new GatewayError('unauthenticated', 'Sign-in required.', {
-    headers: {
-      'www-authenticate': 'Bearer realm="edgegate"',
-      ...(stale[0] ? { 'set-cookie': stale[0] } : {}),
-    },
+  return new GatewayError(stepUp ? 'step_up_required' : 'unauthenticated', stepUp ? 'This page needs a stronger or more recent sign-in.' : 'Sign-in required.', {
+    headers: { 'www-authenticate': challenge, ...(stale[0] ? { 'set-cookie': stale[0] } : {}) },
     extra: { login_url: loginUrl },
     retryHref: loginUrl,
   });

@@ -1,14 +1,15 @@
 import { beginSignIn } from '../oidc/authorize';
 import { pruneTransactions, transactionCookie } from '../session/transaction';
+import type { StepUp } from '../policy/decide';
 import { redirectUri, type RequestContext } from './context';
 
 /**
  * Starts the authorization code flow: a transaction cookie for this sign-in, and a redirect to the
  * IdP. 302 keeps GET semantics; `no-store` keeps the one-time URL out of caches.
  */
-export async function startSignIn(ctx: RequestContext, returnTo: string, extraHeaders: string[] = []): Promise<Response> {
+export async function startSignIn(ctx: RequestContext, returnTo: string, extraHeaders: string[] = [], stepUp?: StepUp): Promise<Response> {
   const provider = await ctx.provider();
-  const { authorizationUrl, transaction } = await beginSignIn(provider, ctx.config, redirectUri(ctx), returnTo, ctx.now);
+  const { authorizationUrl, transaction } = await beginSignIn(provider, ctx.config, redirectUri(ctx), returnTo, ctx.now, stepUp);
   const headers = new Headers({
     location: authorizationUrl.href,
     'cache-control': 'no-store',

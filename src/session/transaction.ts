@@ -16,6 +16,9 @@ export interface Transaction {
   returnTo: string;
   /** Epoch seconds. */
   createdAt: number;
+  /** Step-up requirements this sign-in was started for; the callback checks the IdP met them. */
+  acr_values?: string[];
+  max_age?: number;
 }
 
 /** Minutes, not hours: long enough to type a password and do MFA, short enough to bound replays. */

@@ -1,0 +1,150 @@
+import * as oauth from 'oauth4webapi';
+import { decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
+import type { Config } from '../config';
+import { ASYMMETRIC_ALGS } from '../config/schema';
+import { GatewayError } from '../http/errors';
+import { utf8, toBase64Url } from '../crypto/encoding';
+import type { Principal } from '../policy/decide';
+import type { Provider } from './provider';
+
+/**
+ * Bearer access tokens on `api` rules: JWT access tokens (RFC 9068) are verified locally with the
+ * issuer's keys; anything else is asked about at the IdP's introspection endpoint (RFC 7662).
+ * Either way the token must be meant for API_AUDIENCE — a token for another API, or an ID token
+ * (audience = the client), is refused.
+ */
+
+/** Real access tokens are a few KB at most; anything larger is refused before any parsing. */
+const MAX_TOKEN_LENGTH = 8192;
+const JWS_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+/** RFC 9068 2.1 names `at+jwt`; many IdPs send `JWT` or nothing. Anything else (an ID token's or a logout token's type) is not an access token. */
+const ACCEPTED_TYP = new Set(['at+jwt', 'application/at+jwt', 'jwt']);
+
+/** Introspection results are reused only briefly, and never past the token's own expiry. */
+const INTROSPECTION_TTL = 60;
+const INACTIVE_TTL = 10;
+const INTROSPECTION_CACHE_MAX = 1000;
+const introspected = new Map<string, { principal: Principal | null; until: number }>();
+
+export async function verifyBearer(provider: Provider, config: Config, token: string, now: number): Promise<Principal> {
+  if (!config.apiAudience) throw invalidToken('bearer tokens are not accepted here', 'API_AUDIENCE is not configured');
+  if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) throw invalidToken('the access token is malformed');
+  return JWS_SHAPE.test(token) ? verifyJwt(provider, config, token, now) : introspect(provider, config, token, now);
+}
+
+async function verifyJwt(provider: Provider, config: Config, token: string, now: number): Promise<Principal> {
+  let header: ReturnType<typeof decodeProtectedHeader>;
+  try {
+    header = decodeProtectedHeader(token);
+  } catch {
+    throw invalidToken('the access token is malformed');
+  }
+  if (typeof header.typ === 'string' && !ACCEPTED_TYP.has(header.typ.toLowerCase())) {
+    throw invalidToken('the token is not an access token', `typ ${header.typ}`);
+  }
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(token, provider.jwks, {
+      issuer: provider.as.issuer,
+      audience: config.apiAudience!,
+      algorithms: [...ASYMMETRIC_ALGS],
+      clockTolerance: config.clockSkew,
+      currentDate: new Date(now * 1000),
+      requiredClaims: ['iss', 'exp'],
+    }));
+  } catch (error) {
+    if (error instanceof GatewayError) throw error;
+    const code = (error as { code?: string }).code ?? 'ERR';
+    throw invalidToken(code === 'ERR_JWT_EXPIRED' ? 'the access token has expired' : 'the access token is not valid', code);
+  }
+  return principalFrom(payload as Record<string, unknown>);
+}
+
+async function introspect(provider: Provider, config: Config, token: string, now: number): Promise<Principal> {
+  if (!provider.as.introspection_endpoint) throw invalidToken('the access token is not valid', 'opaque token and no introspection endpoint');
+  const key = await cacheKey(token);
+  const hit = introspected.get(key);
+  if (hit && hit.until > now) {
+    if (!hit.principal) throw invalidToken('the access token is not active');
+    return hit.principal;
+  }
+
+  let result: oauth.IntrospectionResponse;
+  try {
+    const response = await oauth.introspectionRequest(provider.as, provider.client, provider.clientAuth, token, provider.httpOptions);
+    result = await oauth.processIntrospectionResponse(provider.as, provider.client, response);
+  } catch (error) {
+    if (error instanceof GatewayError) throw error;
+    throw new GatewayError('idp_bad_response', 'The identity provider could not check the access token.', {
+      detail: `introspection: ${(error as { code?: string }).code ?? ''} ${(error as Error).message?.slice(0, 200)}`,
+      cause: error,
+    });
+  }
+
+  const claims = result as unknown as Record<string, unknown>;
+  // RFC 7662 2.2: only `active: true` (the boolean) means yes. Then the same checks as for a JWT.
+  const usable =
+    result.active === true &&
+    (result.exp === undefined || result.exp + config.clockSkew > now) &&
+    (result.iss === undefined || result.iss === provider.as.issuer) &&
+    audienceIncludes(claims['aud'], config.apiAudience!) &&
+    result.token_type !== 'refresh_token';
+  const principal = usable ? principalFrom(claims) : null;
+  const until = usable ? Math.min(now + INTROSPECTION_TTL, result.exp ?? now + INTROSPECTION_TTL) : now + INACTIVE_TTL;
+  remember(key, { principal, until });
+  if (!principal) throw invalidToken('the access token is not active');
+  return principal;
+}
+
+/** Introspection may omit `aud`; when it names audiences, ours must be among them. */
+function audienceIncludes(aud: unknown, expected: string): boolean {
+  if (aud === undefined) return true;
+  return Array.isArray(aud) ? aud.includes(expected) : aud === expected;
+}
+
+function principalFrom(claims: Record<string, unknown>): Principal {
+  const sub = typeof claims['sub'] === 'string' && claims['sub'] !== '' ? claims['sub'] : typeof claims['client_id'] === 'string' ? claims['client_id'] : null;
+  if (!sub) throw invalidToken('the access token names no subject');
+  return { via: 'bearer', sub, claims: { ...claims, sub }, scopes: scopesOf(claims) };
+}
+
+/** `scope` is a space-separated string (RFC 9068, RFC 7662); some IdPs send `scp` as a list. */
+function scopesOf(claims: Record<string, unknown>): string[] {
+  const scope = claims['scope'];
+  if (typeof scope === 'string') return scope.split(' ').filter(Boolean);
+  const scp = claims['scp'];
+  if (Array.isArray(scp)) return scp.filter((s): s is string => typeof s === 'string');
+  if (typeof scp === 'string') return scp.split(' ').filter(Boolean);
+  return [];
+}
+
+async function cacheKey(token: string): Promise<string> {
+  return toBase64Url(new Uint8Array(await crypto.subtle.digest('SHA-256', utf8.encode(token))));
+}
+
+function remember(key: string, entry: { principal: Principal | null; until: number }): void {
+  if (introspected.size >= INTROSPECTION_CACHE_MAX) {
+    // Maps iterate in insertion order: drop the oldest entry.
+    const oldest = introspected.keys().next().value;
+    if (oldest !== undefined) introspected.delete(oldest);
+  }
+  introspected.set(key, entry);
+}
+
+/** RFC 6750 3: the challenge names the error so clients can tell "get a new token" from "go away". */
+export function invalidToken(description: string, detail?: string): GatewayError {
+  return new GatewayError('invalid_token', description.charAt(0).toUpperCase() + description.slice(1) + '.', {
+    headers: { 'www-authenticate': `Bearer realm="edgegate", error="invalid_token", error_description="${description}"` },
+    ...(detail ? { detail } : {}),
+  });
+}
+
+/** Reads `Authorization: Bearer <token>` (RFC 6750 2.1); null when the header is absent or another scheme. */
+export function bearerToken(request: Request): string | null | undefined {
+  const header = request.headers.get('authorization');
+  if (!header) return null;
+  const match = /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)$/i.exec(header.trim());
+  if (match) return match[1]!;
+  // A Bearer header that does not parse is a bad token, not "no token".
+  return /^bearer\b/i.test(header.trim()) ? undefined : null;
+}

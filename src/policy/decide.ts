@@ -1,0 +1,86 @@
+import { checkAllow } from './allow';
+import type { RouteRule } from './rules';
+
+/**
+ * Who is asking: a signed-in session, or the holder of a bearer access token (api rules only).
+ * Plain data, so the whole decision below is a pure function a test can drive with a table.
+ */
+export interface Principal {
+  via: 'session' | 'bearer';
+  sub: string;
+  claims: Record<string, unknown>;
+  /** Bearer tokens only: the scopes the token carries. */
+  scopes?: readonly string[];
+}
+
+export interface RequestFacts {
+  /** A CORS preflight: OPTIONS with Origin and Access-Control-Request-Method. */
+  preflight: boolean;
+  /** A page navigation that can be redirected to sign in (GET/HEAD from a browser, not a program). */
+  navigation: boolean;
+}
+
+/** What a rule with `acr_values` / `max_age` asks of the sign-in. */
+export interface StepUp {
+  acr_values?: readonly string[];
+  max_age?: number;
+  /** True when the session is too old: the IdP must authenticate the user again (prompt=login). */
+  reauthenticate: boolean;
+}
+
+export type Verdict =
+  | { action: 'forward'; principal: Principal | null }
+  | { action: 'sign-in'; stepUp?: StepUp }
+  | { action: 'unauthenticated'; stepUp?: StepUp }
+  | { action: 'forbidden'; missing: string }
+  | { action: 'insufficient-scope'; scopes: readonly string[] };
+
+/**
+ * The whole access decision for one request, in the order a reader would check it:
+ * preflight pass-through, public routes, who is asking, how recently and strongly they signed in,
+ * whether the rule's `allow` holds, and (bearer tokens) whether the token's scopes suffice.
+ */
+export function decide(rule: RouteRule, principal: Principal | null, request: RequestFacts, now: number, clockSkew: number): Verdict {
+  if (request.preflight && rule.cors_preflight === 'pass') return { action: 'forward', principal: null };
+  if (rule.auth === 'public') return { action: 'forward', principal };
+
+  // Bearer tokens are honoured on api rules only; elsewhere they are just a header for the upstream.
+  if (!principal || (principal.via === 'bearer' && rule.auth !== 'api')) {
+    return rule.auth === 'session' && request.navigation ? { action: 'sign-in' } : { action: 'unauthenticated' };
+  }
+
+  const stepUp = stepUpNeeded(rule, principal.claims, now, clockSkew);
+  if (stepUp) {
+    return rule.auth === 'session' && request.navigation && principal.via === 'session'
+      ? { action: 'sign-in', stepUp }
+      : { action: 'unauthenticated', stepUp };
+  }
+
+  const allowed = checkAllow(rule.allow, principal.claims);
+  if (!allowed.ok) return { action: 'forbidden', missing: allowed.missing };
+
+  if (principal.via === 'bearer' && rule.scopes) {
+    const have = new Set(principal.scopes ?? []);
+    if (!rule.scopes.every((scope) => have.has(scope))) return { action: 'insufficient-scope', scopes: rule.scopes };
+  }
+  return { action: 'forward', principal };
+}
+
+/**
+ * OpenID Connect Core 3.1.2.1: `acr_values` is a request the IdP may not honour, so the `acr` it
+ * actually returned is checked; `max_age` bounds the age of `auth_time`. A missing claim never
+ * satisfies a requirement.
+ */
+export function stepUpNeeded(rule: RouteRule, claims: Record<string, unknown>, now: number, clockSkew: number): StepUp | null {
+  if (!rule.acr_values && rule.max_age === undefined) return null;
+  const acr = claims['acr'];
+  const acrOk = !rule.acr_values || (typeof acr === 'string' && rule.acr_values.includes(acr));
+  const authTime = claims['auth_time'];
+  const ageOk = rule.max_age === undefined || (typeof authTime === 'number' && now - authTime <= rule.max_age + clockSkew);
+  if (acrOk && ageOk) return null;
+  return {
+    ...(rule.acr_values ? { acr_values: rule.acr_values } : {}),
+    ...(rule.max_age !== undefined ? { max_age: rule.max_age } : {}),
+    reauthenticate: !ageOk,
+  };
+}
