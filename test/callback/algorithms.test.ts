@@ -3,28 +3,13 @@
 // an unknown `kid` makes the gateway re-read the JWKS once (key rotation), not on every request.
 import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { CLIENT_SECRET } from '../setup/constants';
-import { setCookies } from '../support/cookies';
 import { createTestIssuer, signInWithScript, type IdTokenScript } from '../support/flows';
 import { gateway, type Gateway } from '../support/gateway';
+import { expectRefused } from '../support/assertions';
 
 const rootIssuer = inject('testIssuerUrl');
 const SESSION = '__Host-edgegate';
 const ACCESS_TOKEN = 'access-token-that-must-not-leak-0123456789';
-
-/** The refusal as a browser sees it: status + code on a page that leaks nothing, no session, still signed out. */
-async function expectRefused(gw: Gateway, res: Response, status: number, code: string, secrets: string[] = []) {
-  const body = await res.text();
-  expect(res.status, body.slice(0, 300)).toBe(status);
-  expect(body).toContain(`Error ${code}`);
-  for (const secret of secrets) expect(body).not.toContain(secret);
-  expect(body).not.toMatch(/eyJ[\w-]{8,}\./); // no JWT
-  expect(body).not.toMatch(/\n\s+at \S+/); // no stack trace
-  for (const c of setCookies(res).filter((c) => c.name === SESSION)) expect(c.maxAge === 0 || c.value === '').toBe(true);
-  expect(gw.jar.get(SESSION)).toBeUndefined();
-  const next = await gw.fetch('/private', { headers: { accept: 'text/html' }, store: false });
-  expect(next.status).toBe(302);
-  expect(next.headers.get('location')).toMatch(new RegExp(`^${String(gw.env.OIDC_ISSUER)}/authorize\\?`));
-}
 
 async function signInWithIdToken(idToken: IdTokenScript, config: Record<string, unknown> = {}) {
   const gw = gateway({ OIDC_ISSUER: rootIssuer, ...config });

@@ -2,27 +2,12 @@
 // the configured issuer when present, and must be present when the issuer advertises
 // `authorization_response_iss_parameter_supported` (otherwise an IdP mix-up goes unnoticed).
 import { describe, expect, inject, it } from 'vitest';
-import { setCookies } from '../support/cookies';
 import { createTestIssuer, signInWithScript, tokenRequestFor } from '../support/flows';
 import { gateway, type Gateway } from '../support/gateway';
+import { expectRefused } from '../support/assertions';
 
 const rootIssuer = inject('testIssuerUrl');
 const SESSION = '__Host-edgegate';
-
-/** The refusal as a browser sees it: status + code on a page that leaks nothing, no session, still signed out. */
-async function expectRefused(gw: Gateway, res: Response, status: number, code: string, secrets: string[] = []) {
-  const body = await res.text();
-  expect(res.status, body.slice(0, 300)).toBe(status);
-  expect(body).toContain(`Error ${code}`);
-  for (const secret of secrets) expect(body).not.toContain(secret);
-  expect(body).not.toMatch(/eyJ[\w-]{8,}\./); // no JWT
-  expect(body).not.toMatch(/\n\s+at \S+/); // no stack trace
-  for (const c of setCookies(res).filter((c) => c.name === SESSION)) expect(c.maxAge === 0 || c.value === '').toBe(true);
-  expect(gw.jar.get(SESSION)).toBeUndefined();
-  const next = await gw.fetch('/private', { headers: { accept: 'text/html' }, store: false });
-  expect(next.status).toBe(302);
-  expect(next.headers.get('location')).toMatch(new RegExp(`^${String(gw.env.OIDC_ISSUER)}/authorize\\?`));
-}
 
 /** The code must not have been redeemed: the check happens before the token request. */
 async function expectNotRedeemed(issuer: string, code: string) {

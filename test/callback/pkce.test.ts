@@ -3,27 +3,12 @@
 // authorization request — so a code stolen from another sign-in cannot be redeemed in this one.
 import { describe, expect, inject, it } from 'vitest';
 import { CLIENT_ID, REDIRECT_URI } from '../setup/constants';
-import { setCookies } from '../support/cookies';
 import { callback, createTestIssuer, scriptCode, signInWithScript, startSignIn, tokenRequestFor } from '../support/flows';
 import { gateway, type Gateway } from '../support/gateway';
+import { expectRefused } from '../support/assertions';
 
 const issuer = inject('testIssuerUrl');
 const SESSION = '__Host-edgegate';
-
-/** The refusal as a browser sees it: status + code on a page that leaks nothing, no session, still signed out. */
-async function expectRefused(gw: Gateway, res: Response, status: number, code: string, secrets: string[] = []) {
-  const body = await res.text();
-  expect(res.status, body.slice(0, 300)).toBe(status);
-  expect(body).toContain(`Error ${code}`);
-  for (const secret of secrets) expect(body).not.toContain(secret);
-  expect(body).not.toMatch(/eyJ[\w-]{8,}\./); // no JWT
-  expect(body).not.toMatch(/\n\s+at \S+/); // no stack trace
-  for (const c of setCookies(res).filter((c) => c.name === SESSION)) expect(c.maxAge === 0 || c.value === '').toBe(true);
-  expect(gw.jar.get(SESSION)).toBeUndefined();
-  const next = await gw.fetch('/private', { headers: { accept: 'text/html' }, store: false });
-  expect(next.status).toBe(302);
-  expect(next.headers.get('location')).toMatch(new RegExp(`^${String(gw.env.OIDC_ISSUER)}/authorize\\?`));
-}
 
 async function s256(verifier: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)));

@@ -2,28 +2,13 @@
 // refused when it describes another subject (5.3.2), and merged into what the upstream receives.
 import { describe, expect, inject, it } from 'vitest';
 import type { EchoBody } from '../setup/protocol';
-import { setCookies } from '../support/cookies';
 import { signInWithScript } from '../support/flows';
 import { gateway, type Gateway } from '../support/gateway';
+import { expectRefused } from '../support/assertions';
 
 const issuer = inject('testIssuerUrl');
 const SESSION = '__Host-edgegate';
 const ACCESS_TOKEN_PREFIX = 'access-token-that-must-not-leak-';
-
-/** The refusal as a browser sees it: status + code on a page that leaks nothing, no session, still signed out. */
-async function expectRefused(gw: Gateway, res: Response, status: number, code: string, secrets: string[] = []) {
-  const body = await res.text();
-  expect(res.status, body.slice(0, 300)).toBe(status);
-  expect(body).toContain(`Error ${code}`);
-  for (const secret of secrets) expect(body).not.toContain(secret);
-  expect(body).not.toMatch(/eyJ[\w-]{8,}\./); // no JWT
-  expect(body).not.toMatch(/\n\s+at \S+/); // no stack trace
-  for (const c of setCookies(res).filter((c) => c.name === SESSION)) expect(c.maxAge === 0 || c.value === '').toBe(true);
-  expect(gw.jar.get(SESSION)).toBeUndefined();
-  const next = await gw.fetch('/private', { headers: { accept: 'text/html' }, store: false });
-  expect(next.status).toBe(302);
-  expect(next.headers.get('location')).toMatch(new RegExp(`^${String(gw.env.OIDC_ISSUER)}/authorize\\?`));
-}
 
 /** Requests the test issuer served since `since` (its request log). */
 async function issuerRequests(since = 0): Promise<{ n: number; path: string }[]> {
