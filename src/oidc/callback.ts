@@ -2,19 +2,12 @@ import * as oauth from 'oauth4webapi';
 import type { Config } from '../config';
 import { GatewayError } from '../http/errors';
 import type { Transaction } from '../session/transaction';
-import { identityClaims } from '../session/model';
+import { identityClaims, type Session } from '../session/model';
 import { idpResponseError, type Provider } from './provider';
 import { idTokenError, verifyIdToken } from './id-token';
 
-export interface SignInResult {
-  sub: string;
-  claims: Record<string, unknown>;
-  idToken: string;
-  accessToken: string | undefined;
-  refreshToken: string | undefined;
-  accessTokenExpiresAt: number | undefined;
-  sid: string | undefined;
-}
+/** What a completed sign-in yields: the session's identity and token fields. */
+export type SignInResult = Pick<Session, 'sub' | 'claims' | 'idToken' | 'accessToken' | 'refreshToken' | 'accessTokenExpiresAt' | 'sid'>;
 
 /**
  * The redirect back from the IdP (Core 3.1.2.5 – 3.1.3.7): state and `iss` (RFC 9207) first, then
