@@ -16,7 +16,8 @@ import type { Provider } from './provider';
 
 /** Real access tokens are a few KB at most; anything larger is refused before any parsing. */
 const MAX_TOKEN_LENGTH = 8192;
-const JWS_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+/** Three base64url parts; an empty signature (`alg: none`) is still a JWT, refused locally, never sent to introspection. */
+const JWS_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 /** RFC 9068 2.1 names `at+jwt`; many IdPs send `JWT` or nothing. Anything else (an ID token's or a logout token's type) is not an access token. */
 const ACCEPTED_TYP = new Set(['at+jwt', 'application/at+jwt', 'jwt']);
 
@@ -62,7 +63,7 @@ async function verifyJwt(provider: Provider, config: Config, token: string, now:
 
 async function introspect(provider: Provider, config: Config, token: string, now: number): Promise<Principal> {
   if (!provider.as.introspection_endpoint) throw invalidToken('the access token is not valid', 'opaque token and no introspection endpoint');
-  const key = await cacheKey(token);
+  const key = await cacheKey(provider.as.issuer, config.apiAudience!, token);
   const hit = introspected.get(key);
   if (hit && hit.until > now) {
     if (!hit.principal) throw invalidToken('the access token is not active');
@@ -96,9 +97,13 @@ async function introspect(provider: Provider, config: Config, token: string, now
   return principal;
 }
 
-/** Introspection may omit `aud`; when it names audiences, ours must be among them. */
+/**
+ * The answer must name API_AUDIENCE in `aud`, as a JWT must. An answer without `aud` proves only
+ * that the IdP issued the token, not that it is for this API: with oidc-provider, for example, the
+ * token any client got for UserInfo introspects as active without `aud`, and would otherwise work
+ * here as that user (token confusion).
+ */
 function audienceIncludes(aud: unknown, expected: string): boolean {
-  if (aud === undefined) return true;
   return Array.isArray(aud) ? aud.includes(expected) : aud === expected;
 }
 
@@ -118,8 +123,10 @@ function scopesOf(claims: Record<string, unknown>): string[] {
   return [];
 }
 
-async function cacheKey(token: string): Promise<string> {
-  return toBase64Url(new Uint8Array(await crypto.subtle.digest('SHA-256', utf8.encode(token))));
+/** The answer was judged against one issuer and audience: a configuration with others must ask again. */
+async function cacheKey(issuer: string, audience: string, token: string): Promise<string> {
+  const input = utf8.encode(`${issuer}\n${audience}\n${token}`);
+  return toBase64Url(new Uint8Array(await crypto.subtle.digest('SHA-256', input)));
 }
 
 function remember(key: string, entry: { principal: Principal | null; until: number }): void {

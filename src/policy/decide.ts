@@ -46,7 +46,11 @@ export function decide(rule: RouteRule, principal: Principal | null, request: Re
 
   // Bearer tokens are honoured on api rules only; elsewhere they are just a header for the upstream.
   if (!principal || (principal.via === 'bearer' && rule.auth !== 'api')) {
-    return rule.auth === 'session' && request.navigation ? { action: 'sign-in' } : { action: 'unauthenticated' };
+    if (!(rule.auth === 'session' && request.navigation)) return { action: 'unauthenticated' };
+    // A step-up rule asks for its acr_values / max_age on the first sign-in already: otherwise the
+    // user signs in, is found too weak, and is sent straight back to sign in again.
+    const stepUp = stepUpNeeded(rule, {}, now, clockSkew);
+    return stepUp ? { action: 'sign-in', stepUp: { ...stepUp, reauthenticate: false } } : { action: 'sign-in' };
   }
 
   const stepUp = stepUpNeeded(rule, principal.claims, now, clockSkew);

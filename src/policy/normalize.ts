@@ -7,7 +7,8 @@ import { GatewayError } from '../http/errors';
  * The URL parser has already resolved dot-segments (including `%2e` forms) and turned `\` into `/`.
  * On top of that: percent-encoded unreserved characters (RFC 3986 2.3) are decoded, remaining
  * escapes are upper-cased, and anything with more than one plausible reading is refused: encoded
- * `/` or `\`, NUL or other control characters, malformed escapes, invalid UTF-8.
+ * `/` or `\`, NUL or other control characters, malformed escapes, invalid UTF-8, empty segments
+ * (`//`), and dot-segments carrying path parameters (`..;`, `.;`).
  */
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 const MAX_PATH = 8192;
@@ -40,6 +41,14 @@ export function normalizePath(rawPath: string): string {
   }
   // Decoding `%2e` can re-create a dot-segment the URL parser did not see as one.
   if (/(^|\/)\.\.?(\/|$)/.test(out)) throw pathError('dot-segment in path');
+  // `..;` and `.;` are dot-segments with a path parameter: to the URL parser (and so to the rules)
+  // `/assets/..;/admin/x` lies under /assets, but Tomcat, Jetty and other servlet containers strip
+  // `;params` from each segment first and then resolve `..`, serving /admin/x. `;` as `%3B` too:
+  // some containers decode before splitting off parameters.
+  if (/(^|\/)\.\.?(;|%3B)/.test(out)) throw pathError('dot-segment with path parameters in path');
+  // An empty segment (`//admin/x`) matches no `/admin/**` rule, yet nginx (merge_slashes), Apache
+  // and many frameworks read it as /admin/x. Two readings: refused rather than guessed at.
+  if (out.includes('//')) throw pathError('empty segment (//) in path');
   return out;
 }
 

@@ -20,6 +20,16 @@ const IDENTITY_PREFIXES = ['x-user', 'x-auth-request-'];
 /** Set by the gateway from what it knows; a client's own values would be spoofable. */
 const GATEWAY_SET = new Set(['x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-for', 'forwarded', 'x-real-ip']);
 
+/**
+ * Headers that override the request URL at the origin: IIS (URL Rewrite), older Symfony and Zend
+ * route on `X-Original-URL` / `X-Rewrite-URL`; `X-Original-URI`, `X-Forwarded-Uri` and
+ * `X-Forwarded-Prefix` are read by nginx/Traefik-era apps and Spring / ASP.NET Core path-base
+ * handling. The rules judged the request's own path, so a client's `/assets/x` with
+ * `X-Original-URL: /admin` would be served the admin page. The gateway is the edge: nobody in
+ * front of it sets these legitimately.
+ */
+const URL_OVERRIDE = new Set(['x-original-url', 'x-rewrite-url', 'x-original-uri', 'x-forwarded-uri', 'x-forwarded-prefix']);
+
 /** RFC 9110 7.6.1: meaningful for one connection only. `upgrade` is kept for WebSockets (below). */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
@@ -58,7 +68,7 @@ export function upstreamHeaders(incoming: Headers, ctx: ForwardContext): Headers
   const isWebSocket = incoming.get('upgrade')?.toLowerCase() === 'websocket';
   for (const [name, value] of incoming) {
     const n = canonical(name);
-    if (isIdentityHeader(n) || GATEWAY_SET.has(n)) continue;
+    if (isIdentityHeader(n) || GATEWAY_SET.has(n) || URL_OVERRIDE.has(n)) continue;
     if (HOP_BY_HOP.has(n) || connectionListed.has(n)) continue;
     if (n === 'authorization' && ctx.dropAuthorization) continue;
     if (n === 'cookie') {

@@ -19,6 +19,12 @@ import { startSignIn } from './signin';
 export async function handleProtected(ctx: RequestContext): Promise<Response> {
   const path = normalizePath(ctx.url.pathname);
   const rule = routeFor(ctx.config.routes, { host: ctx.url.hostname, method: ctx.request.method, path });
+  if (path.includes(';') && routeFor(ctx.config.routes, { host: ctx.url.hostname, method: ctx.request.method, path: withoutPathParameters(path) }) !== rule) {
+    // Java servers (Tomcat, Jetty) drop `;params` from segments, so `/admin;x/y` is their `/admin/y`;
+    // other servers take the `;` literally. Where the two readings fall under different rules the
+    // path is ambiguous and refused; `;jsessionid=…` links whose readings agree keep working.
+    throw new GatewayError('path_invalid', 'This address cannot be handled safely.', { detail: 'path parameters change which rule applies' });
+  }
   try {
     return await gate(ctx, path, rule);
   } catch (error) {
@@ -50,7 +56,8 @@ async function gate(ctx: RequestContext, path: string, rule: RouteRule): Promise
       bearerUsed = true;
     } else {
       current = await currentSession(ctx);
-      if (current) current = await keepFresh(ctx, current);
+      // A public page must not fail because the IdP is down: without fresh tokens it is simply anonymous.
+      if (current) current = rule.auth === 'public' ? await keepFresh(ctx, current).catch(() => null) : await keepFresh(ctx, current);
       if (current) principal = { via: 'session', sub: current.session.sub, claims: current.session.claims };
     }
   }
@@ -80,10 +87,16 @@ async function gate(ctx: RequestContext, path: string, rule: RouteRule): Promise
       });
     case 'insufficient-scope':
       throw new GatewayError('insufficient_scope', `The access token needs the scope ${verdict.scopes.join(' ')}.`, {
-        headers: { 'www-authenticate': `Bearer realm="edgegate", error="insufficient_scope", scope="${verdict.scopes.join(' ')}"` },
+        headers: {
+          'www-authenticate': `Bearer realm="edgegate", error="insufficient_scope", error_description="the access token lacks a required scope", scope="${verdict.scopes.join(' ')}"`,
+        },
         detail: `rule ${rule.index} scopes`,
       });
   }
+}
+
+function withoutPathParameters(path: string): string {
+  return path.replace(/;[^/]*/g, '');
 }
 
 function returnPath(ctx: RequestContext, path: string): string {
@@ -105,7 +118,7 @@ function unauthenticated(ctx: RequestContext, rule: RouteRule, path: string, cur
   const stale = staleCookie(ctx, current);
   let challenge = 'Bearer realm="edgegate"';
   if (stepUp) {
-    challenge += ', error="insufficient_user_authentication"';
+    challenge += ', error="insufficient_user_authentication", error_description="a stronger or more recent sign-in is required"';
     if (stepUp.acr_values) challenge += `, acr_values="${stepUp.acr_values.join(' ')}"`;
     if (stepUp.max_age !== undefined) challenge += `, max_age=${stepUp.max_age}`;
   }

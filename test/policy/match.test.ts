@@ -45,7 +45,6 @@ describe('path globs', () => {
     ['/assets/*.css', '/assets/app.css.map', false],
     ['/assets/*.css', '/assets/x/app.css', false],
     ['/a/*/b', '/a/x/b', true],
-    ['/a/*/b', '/a//b', true],
     ['/a/*/b', '/a/x/y/b', false],
     ['/*.min.*', '/app.min.js', true],
     ['/*.min.*', '/app.js', false],
@@ -111,7 +110,7 @@ describe('encodings and traversal: rules see what the upstream will receive', ()
     expect(matches(pattern, path)).toBe(expected);
   });
 
-  it.each(['/admin%2fsecret', '/admin%5csecret', '/a%00b', '/a%zz', '/a%c3', '/%2e%2e%2fadmin'])('%s cannot be normalized (400, never matched)', (path) => {
+  it.each(['/admin%2fsecret', '/admin%5csecret', '/a%00b', '/a%zz', '/a%c3', '/%2e%2e%2fadmin', '//admin', '/a//b', '/x/..;/admin', '/x/.;/admin', '/x/%2e%2e;/admin', '/x/..%3b/admin'])('%s cannot be normalized (400, never matched)', (path) => {
     expect(() => requestPath(path)).toThrow(expect.objectContaining({ code: 'path_invalid', status: 400 }));
   });
 
