@@ -67,6 +67,9 @@ const COOKIE_KEYS = ['edgegate-local-idp-cookie-key-not-a-secret'];
  * @property {(ctx: any) => Promise<void> | void} [postLogoutSuccessSource]
  * @property {typeof fetch} [fetch]  how the IdP calls out (back-channel logout); defaults to
  *   the global fetch, allowed to reach loopback addresses
+ * @property {((ctx: any, next: () => Promise<void>) => Promise<void>)[]} [middleware]  Koa
+ *   middleware run before oidc-provider's own (test instrumentation: counters, faults). Must be
+ *   given here: the HTTP handler is built once, at start
  */
 
 /**
@@ -85,6 +88,7 @@ export async function startIdp({
   logoutSource = defaultLogoutSource,
   postLogoutSuccessSource = defaultPostLogoutSuccessSource,
   fetch = loopbackFetch,
+  middleware = [],
 } = {}) {
   // The issuer must be known before the provider exists, and with port 0 only the listening
   // server knows it: listen first, attach the provider after.
@@ -117,6 +121,7 @@ export async function startIdp({
         throw new Error(`IdP client "${clientId}": ${detail ?? error}`, { cause: error });
       }
     }
+    for (const fn of middleware) provider.use(fn);
     handler = provider.callback();
     return { issuer, port: address.port, provider, close };
   } catch (error) {

@@ -6,6 +6,8 @@ import { createContext, type RequestContext } from './routes/context';
 import { handleCallback } from './routes/callback';
 import { handleLogin, handleLogout, handleSignedOut, handleUserInfo } from './routes/auth-pages';
 import { handleProtected } from './routes/gate';
+import { handleBackchannelLogout } from './routes/backchannel';
+import { handleFrontchannelLogout } from './routes/frontchannel';
 
 type AppEnv = { Bindings: Env; Variables: { ctx: RequestContext } };
 
@@ -22,6 +24,8 @@ app.get('/_auth/callback', (c) => handleCallback(c.var.ctx));
 app.on(['GET', 'POST'], '/_auth/logout', (c) => handleLogout(c.var.ctx));
 app.get('/_auth/signed-out', (c) => handleSignedOut(c.var.ctx));
 app.get('/_auth/userinfo', (c) => handleUserInfo(c.var.ctx));
+app.all('/_auth/backchannel-logout', (c) => handleBackchannelLogout(c.var.ctx));
+app.get('/_auth/frontchannel-logout', (c) => handleFrontchannelLogout(c.var.ctx));
 app.all('/_auth/*', () => {
   throw new GatewayError('not_found', 'There is no such gateway endpoint.');
 });

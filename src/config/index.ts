@@ -36,6 +36,8 @@ export interface Config {
   refreshMargin: number;
   /** Seconds a session keeps working past token expiry while the IdP cannot be reached. */
   idpOutageGrace: number;
+  /** A session without a refresh token lives to SESSION_IDLE_TTL/SESSION_MAX_TTL instead of ending with its tokens. */
+  sessionOutlivesTokens: boolean;
   /** Required `aud` of bearer access tokens on `api` rules; unset = bearer tokens are not accepted. */
   apiAudience: string | undefined;
   /** ROUTES, parsed and compiled; empty = every path needs a session. */
@@ -164,6 +166,7 @@ export function parseConfig(env: Record<string, unknown>): { config: Config } | 
       devAllowHttp,
       refreshMargin: s.REFRESH_MARGIN,
       idpOutageGrace: s.IDP_OUTAGE_GRACE,
+      sessionOutlivesTokens: s.SESSION_OUTLIVES_TOKENS,
       apiAudience: s.API_AUDIENCE,
       routes: 'rules' in routes ? routes.rules : [],
       sessions: sessions!,

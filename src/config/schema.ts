@@ -85,6 +85,7 @@ export const settingsSchema = v.object({
   CLOCK_SKEW: v.optional(intFromEnv(0, 300), 30),
   REFRESH_MARGIN: v.optional(intFromEnv(0, 3600), 60),
   IDP_OUTAGE_GRACE: v.optional(intFromEnv(0, 86_400), 300),
+  SESSION_OUTLIVES_TOKENS: v.optional(boolFromEnv, false),
   API_AUDIENCE: v.optional(text),
   IDP_TIMEOUT: v.optional(intFromEnv(1, 60), 5),
   DEV_ALLOW_HTTP: v.optional(boolFromEnv, false),

@@ -46,6 +46,14 @@ export async function completeSignIn(
       ...(tx.max_age !== undefined ? { maxAge: tx.max_age } : {}),
     });
   } catch (error) {
+    if (tx.max_age !== undefined && isStaleAuthTime(error)) {
+      // The IdP returned a valid ID token but did not re-authenticate as max_age asked (Core
+      // 3.1.2.1): the same outcome as an acr it did not meet below, not a broken IdP response.
+      throw new GatewayError('forbidden', 'This page needs a more recent sign-in than the identity provider performed.', {
+        detail: `step-up: asked for max_age ${tx.max_age}, the ID token's auth_time is older`,
+        retryHref: loginHref(tx),
+      });
+    }
     throw tokenError(error, tx);
   }
 
@@ -76,7 +84,7 @@ export async function completeSignIn(
 }
 
 /** Only when the scopes asked for profile data the ID token does not carry (Core 5.4 lets IdPs put it in either). */
-function needsUserInfo(scopes: string[], claims: Record<string, unknown>): boolean {
+export function needsUserInfo(scopes: string[], claims: Record<string, unknown>): boolean {
   if (scopes.includes('email') && claims['email'] === undefined) return true;
   if (scopes.includes('profile') && claims['name'] === undefined && claims['preferred_username'] === undefined) return true;
   return false;
@@ -98,6 +106,12 @@ export async function fetchUserInfo(provider: Provider, accessToken: string, sub
       cause: error,
     });
   }
+}
+
+/** oauth4webapi's max_age check failed: `auth_time` present and well-formed, but too old. */
+function isStaleAuthTime(error: unknown): boolean {
+  if (!(error instanceof oauth.OperationProcessingError) || error.code !== oauth.JWT_TIMESTAMP_CHECK) return false;
+  return (error.cause as { claim?: unknown } | undefined)?.claim === 'auth_time';
 }
 
 function loginHref(tx: Transaction): string {

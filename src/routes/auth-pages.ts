@@ -1,6 +1,10 @@
 import { GatewayError } from '../http/errors';
 import { htmlResponse, jsonResponse } from '../http/pages';
 import { wantsJson } from '../http/client';
+import { log } from '../http/log';
+import { revokeToken } from '../oidc/revoke';
+import { endSession, keepFresh } from '../session/lifecycle';
+import { createLogoutState, readLogoutState } from '../session/logout-state';
 import type { RequestContext } from './context';
 import { safeReturnPath } from './return-path';
 import { clearSessionCookie, currentSession } from './session';
@@ -14,7 +18,9 @@ export async function handleLogin(ctx: RequestContext): Promise<Response> {
 
 /** `GET /_auth/userinfo`: the signed-in user's claims; never tokens. */
 export async function handleUserInfo(ctx: RequestContext): Promise<Response> {
-  const current = await currentSession(ctx);
+  const loaded = await currentSession(ctx);
+  // Same rules as any protected request: refreshed near expiry, gone when the IdP ended it.
+  const current = loaded && (await keepFresh(ctx, loaded));
   if (!current) {
     throw new GatewayError('unauthenticated', 'Not signed in.', {
       headers: { 'www-authenticate': 'Bearer realm="edgegate"' },
@@ -25,33 +31,51 @@ export async function handleUserInfo(ctx: RequestContext): Promise<Response> {
 }
 
 /**
- * `/_auth/logout`: ends the session here first (so it is over even if the IdP is down), then at the
- * IdP through RP-initiated logout when it offers an end_session_endpoint.
+ * `/_auth/logout[?rd=/path]`: ends the session here first (so it is over even if the IdP is down),
+ * revokes its refresh token (RFC 7009) when the IdP has a revocation endpoint, then ends the session at
+ * the IdP through RP-initiated logout when it offers an end_session_endpoint. The IdP returns the
+ * browser to `/_auth/signed-out` with our `state`, which carries `rd` (a same-origin path).
  *
  * GET is accepted for plain links, but a cross-site request (an <img> or form on another site)
  * only gets a confirmation form: logging people out from elsewhere is a nuisance attack.
  */
 export async function handleLogout(ctx: RequestContext): Promise<Response> {
+  const rd = ctx.url.searchParams.get('rd');
+  const returnTo = safeReturnPath(rd, ctx.url.origin);
   if (ctx.request.headers.get('sec-fetch-site') === 'cross-site') {
     return htmlResponse(200, {
       title: 'Sign out?',
       paragraphs: ['Another site asked to sign you out of this one.'],
-      form: { action: '/_auth/logout', label: 'Sign out' },
+      form: { action: rd ? `/_auth/logout?rd=${encodeURIComponent(returnTo)}` : '/_auth/logout', label: 'Sign out' },
     });
   }
   const current = await currentSession(ctx).catch(() => null);
-  if (current) await ctx.store.delete(current.handle);
+  if (current) await endSession(ctx, current.handle.id, current.session);
 
-  let location = `${ctx.url.origin}/_auth/signed-out`;
+  const state = await createLogoutState(ctx.config.sessionSecrets, returnTo, ctx.now);
+  const signedOut = `${ctx.url.origin}/_auth/signed-out`;
+  // Straight to the landing page: the state is needed only to carry an explicit `rd` there.
+  let location = rd ? `${signedOut}?state=${encodeURIComponent(state)}` : signedOut;
   if (current) {
     try {
       const provider = await ctx.provider();
-      const endSession = provider.as.end_session_endpoint;
-      if (endSession) {
-        const url = new URL(endSession);
+      const refreshToken = current.session.refreshToken;
+      if (refreshToken) {
+        // Best effort, after the response: the session is already over here, and a slow IdP must not hold up the browser.
+        ctx.waitUntil(
+          revokeToken(provider, refreshToken, 'refresh_token').then(
+            (outcome) => log('info', 'refresh_token_revoked', { outcome }),
+            (error: unknown) => log('warn', 'refresh_token_revocation_failed', { code: error instanceof GatewayError ? error.code : 'internal', detail: error instanceof GatewayError ? error.detail : undefined }),
+          ),
+        );
+      }
+      const endSessionEndpoint = provider.as.end_session_endpoint;
+      if (endSessionEndpoint) {
+        const url = new URL(endSessionEndpoint);
         url.searchParams.set('client_id', ctx.config.clientId);
         url.searchParams.set('id_token_hint', current.session.idToken);
-        url.searchParams.set('post_logout_redirect_uri', location);
+        url.searchParams.set('post_logout_redirect_uri', signedOut);
+        url.searchParams.set('state', state);
         location = url.href;
       }
     } catch {
@@ -68,11 +92,15 @@ export async function handleLogout(ctx: RequestContext): Promise<Response> {
   });
 }
 
-/** `GET /_auth/signed-out`: where the IdP sends the browser after logout (register it there). */
-export function handleSignedOut(ctx: RequestContext): Response {
+/**
+ * `GET /_auth/signed-out`: where the IdP sends the browser after logout (register it there as a
+ * post-logout redirect URI). With our `state`, the way on leads back to the `rd` given at logout.
+ */
+export async function handleSignedOut(ctx: RequestContext): Promise<Response> {
+  const returnTo = (await readLogoutState(ctx.config.sessionSecrets, ctx.url.searchParams.get('state'), ctx.now)) ?? '/';
   return htmlResponse(
     200,
-    { title: 'You are signed out', paragraphs: ['Your session has ended.'], link: { href: '/', label: 'Sign in again' } },
+    { title: 'You are signed out', paragraphs: ['Your session has ended.'], link: { href: returnTo, label: 'Sign in again' } },
     { 'set-cookie': clearSessionCookie(ctx) },
   );
 }

@@ -2,6 +2,7 @@ import { GatewayError } from '../http/errors';
 import { completeSignIn } from '../oidc/callback';
 import type { Session } from '../session/model';
 import { clearTransactionCookie, findTransaction } from '../session/transaction';
+import { registerSession } from '../session/lifecycle';
 import { redirectUri, type RequestContext } from './context';
 import { currentSession, sessionCookie } from './session';
 
@@ -48,6 +49,8 @@ export async function handleCallback(ctx: RequestContext): Promise<Response> {
     };
     const handle = ctx.store.newHandle();
     await ctx.store.save(handle, session, ctx.config.idleTtl, ctx.now);
+    // Findable by logout from the IdP (back-/front-channel) from now on.
+    await registerSession(ctx, handle, session);
 
     const headers = new Headers({
       location: tx.returnTo,

@@ -1,3 +1,5 @@
+import { decodeJwt } from 'jose';
+
 /** What a signed-in session holds. Stored only encrypted (see store.ts); never sent to the browser. */
 export interface Session {
   v: 1;
@@ -11,6 +13,12 @@ export interface Session {
   accessTokenExpiresAt: number | undefined;
   /** The IdP's session id (`sid`), for logout by session. */
   sid: string | undefined;
+  /**
+   * Epoch seconds when the current tokens were obtained (sign-in or last refresh). Absent in sessions
+   * written before refresh existed: `createdAt` stands in. Gives the tokens' lifetime, which bounds
+   * the refresh margin (see session/lifecycle.ts).
+   */
+  tokensAt?: number;
   createdAt: number;
   /** Idle timeout counts from here; moved forward at most every TOUCH_INTERVAL (KV write cost). */
   lastSeenAt: number;
@@ -39,4 +47,27 @@ export function identityClaims(idTokenClaims: Record<string, unknown>, userinfo?
 
 export function isExpired(session: Session, idleTtl: number, now: number): boolean {
   return now >= session.expiresAt || now >= session.lastSeenAt + idleTtl;
+}
+
+/**
+ * When the session's tokens stop being usable: the access token's expiry, else (ID-token-only setups,
+ * or an IdP that sends no `expires_in`) the ID token's `exp`. Undefined when neither says.
+ */
+export function tokenExpiry(session: Session): number | undefined {
+  return session.accessTokenExpiresAt ?? idTokenExpiry(session.idToken);
+}
+
+/** The `exp` of a stored (already verified) ID token; never used to trust it, only to time a refresh. */
+export function idTokenExpiry(idToken: string): number | undefined {
+  const exp = unverifiedClaims(idToken)['exp'];
+  return typeof exp === 'number' && Number.isFinite(exp) ? exp : undefined;
+}
+
+/** Claims of a JWT this gateway verified when it stored it. Empty for anything that does not parse. */
+export function unverifiedClaims(jwt: string): Record<string, unknown> {
+  try {
+    return decodeJwt(jwt) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
 }

@@ -91,8 +91,13 @@ export class KvSessionStore {
   }
 
   async delete(handle: SessionHandle): Promise<void> {
+    await this.deleteById(handle.id);
+  }
+
+  /** Ends a session known only by its id: logout from the IdP finds ids, never per-session secrets. */
+  async deleteById(id: string): Promise<void> {
     try {
-      await this.kv.delete(kvKey(handle.id));
+      await this.kv.delete(kvKey(id));
     } catch (error) {
       throw storeError(error, 'delete');
     }

@@ -15,3 +15,27 @@ export const REDIRECT_URI = `${ORIGIN}/_auth/callback`;
 export const POST_LOGOUT_REDIRECT_URI = `${ORIGIN}/_auth/signed-out`;
 /** Users known to the local IdP (scripts/idp.mjs). */
 export const USERS = ['alice', 'bob', 'carol'] as const;
+
+/** The API IdP (`idpIssuerApi`): resource indicators for bearer-token tests (test/routes). */
+export const API_RESOURCE = 'https://api.example';
+export const API_SHORT_TTL = 5;
+export const API_RESOURCE_SERVERS = {
+  /** JWT access tokens (RFC 9068) with aud = API_RESOURCE. */
+  [API_RESOURCE]: { scope: 'api:read api:write', audience: API_RESOURCE, accessTokenFormat: 'jwt' },
+  /** Opaque access tokens with the same audience, checked by introspection. */
+  [`${API_RESOURCE}/opaque`]: { scope: 'api:read api:write', audience: API_RESOURCE, accessTokenFormat: 'opaque' },
+  /** Opaque and short-lived (introspection cache bound). */
+  [`${API_RESOURCE}/short`]: { scope: 'api:read api:write', audience: API_RESOURCE, accessTokenFormat: 'opaque', accessTokenTTL: API_SHORT_TTL },
+} as const;
+/** A client of the API IdP that obtains user tokens for the API (not the gateway's client). */
+export const API_CLIENT_ID = 'edgegate-api-client';
+export const API_CLIENT_SECRET = 'edgegate-api-client-secret-0123456789';
+
+/** The token-lifecycle IdP (`idpIssuerLifecycle`, test/setup/lifecycle-idp.ts) and its clients (test/lifecycle). */
+export const LIFECYCLE_CLIENT_ID = 'edgegate-lifecycle';
+export const LIFECYCLE_SUB_CLIENT_ID = 'edgegate-lifecycle-sub';
+export const LIFECYCLE_SHORT_CLIENT_ID = 'edgegate-lifecycle-short';
+/** Seconds: access tokens of the lifecycle clients; the short client's; ID tokens (longer, so fake-clock jumps past access-token expiry still verify fresh ID tokens). */
+export const LIFECYCLE_ACCESS_TTL = 600;
+export const LIFECYCLE_SHORT_TTL = 4;
+export const LIFECYCLE_ID_TOKEN_TTL = 3600;

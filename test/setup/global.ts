@@ -10,7 +10,9 @@ import type { TestProject } from 'vitest/node';
 // @ts-ignore -- plain ESM script without type declarations
 import { startIdp } from '../../scripts/idp.mjs';
 import { CLIENT_ID, CLIENT_SECRET, POST_CLIENT_ID, POST_LOGOUT_REDIRECT_URI, REDIRECT_URI } from './constants';
+import { API_CLIENT_ID, API_CLIENT_SECRET, API_RESOURCE_SERVERS } from './constants';
 import { startTestIssuer } from './test-issuer';
+import { startLifecycleIdp } from './lifecycle-idp';
 import { startUpstream } from './upstream';
 // The ProvidedContext keys (idpIssuer, upstreamUrl, testIssuerUrl) are declared in ./protocol.ts.
 import './protocol';
@@ -39,6 +41,20 @@ export default async function setup(project: TestProject) {
     // puts only `sub` & co. there and the rest in UserInfo): a gateway must handle both.
     const idpFullClaims = await startIdp({ port: 0, clients: IDP_CLIENTS, conformIdTokenClaims: false });
     started.push(idpFullClaims);
+    // API bearer tokens (test/routes): JWT and opaque access tokens for the resource
+    // API_RESOURCE via resource indicators, obtained by another client (API_CLIENT_ID), which the
+    // gateway (edgegate-test) introspects. `/short` tokens live API_SHORT_TTL seconds.
+    const idpApi = await startIdp({
+      port: 0,
+      clients: [...IDP_CLIENTS, { ...baseClient, client_id: API_CLIENT_ID, client_secret: API_CLIENT_SECRET, token_endpoint_auth_method: 'client_secret_basic' }],
+      resourceServers: API_RESOURCE_SERVERS,
+      ttl: { AccessToken: (_ctx: unknown, token: { resourceServer?: { accessTokenTTL?: number } }) => token.resourceServer?.accessTokenTTL ?? 3600 },
+    });
+    started.push(idpApi);
+    // Token lifecycle (test/lifecycle): refresh with rotation, back-channel logout, revocation,
+    // with token-endpoint faults and counters (./lifecycle-idp.ts).
+    const idpLifecycle = await startLifecycleIdp();
+    started.push(idpLifecycle);
     const upstream = await startUpstream();
     started.push(upstream);
     const testIssuer = await startTestIssuer();
@@ -46,6 +62,8 @@ export default async function setup(project: TestProject) {
 
     project.provide('idpIssuer', String(idp.issuer));
     project.provide('idpIssuerFullClaims', String(idpFullClaims.issuer));
+    project.provide('idpIssuerApi', String(idpApi.issuer));
+    project.provide('idpIssuerLifecycle', idpLifecycle.issuer);
     project.provide('upstreamUrl', upstream.url);
     project.provide('testIssuerUrl', testIssuer.url);
   } catch (err) {

@@ -1,7 +1,7 @@
 // Shapes exchanged with the Node-side test servers (test issuer, echo upstream). Types only: imported
 // from both runtimes (Node setup and workerd tests).
 
-export type SignMode = 'RS256' | 'ES256' | 'none' | 'HS256-with-secret' | 'HS256-with-public-key' | 'wrong-key';
+export type SignMode = 'RS256' | 'ES256' | 'none' | 'HS256-with-secret' | 'HS256-with-public-key' | 'wrong-key' | 'rotated';
 
 export interface IdTokenScript {
   /** Merged over the default protected header ({ alg, kid, typ: 'JWT' }); `null` deletes a field. */
@@ -10,7 +10,8 @@ export interface IdTokenScript {
   claims?: Record<string, unknown>;
   /** Default 'RS256'. 'wrong-key' = RS256 by a key NOT in the JWKS, with the published kid "rs-1".
    *  'HS256-with-secret' = HMAC with `secret` or else the client secret presented at the token endpoint.
-   *  'HS256-with-public-key' = HMAC keyed with the RSA public key's SPKI PEM (or `publicKeyAs: 'jwk'`). */
+   *  'HS256-with-public-key' = HMAC keyed with the RSA public key's SPKI PEM (or `publicKeyAs: 'jwk'`).
+   *  'rotated' = RS256 by the newest key added with POST /control/rotate-keys, under its kid. */
   sign?: SignMode;
   secret?: string;
   publicKeyAs?: 'pem' | 'jwk';
@@ -39,6 +40,35 @@ export interface CodeScript {
   codeChallenge?: string;
   /** When `tokenResponse.refresh_token` is set: what a refresh_token grant with it answers (once). */
   refresh?: CodeScript;
+}
+
+/** POST /control/sign at the test issuer: any JWT, signed as `sign` says (see IdTokenScript). */
+export interface SignScript {
+  /** Merged over the default protected header for `sign`; `null` deletes a field. */
+  header?: Record<string, unknown>;
+  /** The payload exactly as given (no defaults). */
+  claims: Record<string, unknown>;
+  sign?: SignMode;
+  secret?: string;
+  publicKeyAs?: 'pem' | 'jwk';
+}
+
+/** What the lifecycle IdP's token endpoint does next (test/setup/lifecycle-idp.ts). */
+export type TokenFault = 'pass' | 'down' | 'hang' | 'reset' | 'hold';
+
+/** GET /__test/stats at the lifecycle IdP. */
+export interface LifecycleStats {
+  /** Token endpoint requests that reached oidc-provider, by grant_type. */
+  token: Record<string, number>;
+  /** Token endpoint requests answered by a fault instead (down / hang / reset). */
+  refused: number;
+  revocation: number;
+}
+
+/** A back-channel logout request the lifecycle IdP made (captured, not sent). */
+export interface CapturedLogoutToken {
+  uri: string;
+  logoutToken: string;
 }
 
 export interface TokenRequestRecord {
@@ -73,6 +103,10 @@ declare module 'vitest' {
     idpIssuer: string;
     /** The same IdP setup with conformIdTokenClaims: false (profile/email/groups in the ID token). */
     idpIssuerFullClaims: string;
+    /** Another oidc-provider with resource servers (constants.ts API_RESOURCE_SERVERS) and the API client. */
+    idpIssuerApi: string;
+    /** oidc-provider for token-lifecycle tests, with fault injection and back-channel capture (lifecycle-idp.ts). */
+    idpIssuerLifecycle: string;
     /** Echo upstream origin (http://127.0.0.1:<port>). */
     upstreamUrl: string;
     /** Root issuer URL of the scriptable test issuer (http://127.0.0.1:<port>). */

@@ -15,6 +15,12 @@
 //        `authorization_response_iss_parameter_supported`, with `end_session_endpoint`, with a wrong
 //        `issuer` value for mix-up tests). Codes are shared; default `iss` follows where they are redeemed.
 //   GET  /control/requests?since=<n>          log of every non-control request: { n, method, path }
+//   POST /control/rotate-keys      body: { issuer } (a /t/<id> issuer) → { kid }: that issuer's JWKS now also
+//        publishes a new RS256 key "rs-rotated-<n>"; sign mode 'rotated' signs its tokens with the newest one
+//        (codes: under that kid; /control/sign: pass `header: { kid }`, the key is found by the payload's iss).
+//        Per issuer, so tests that read the root JWKS never see rotated keys.
+//   POST /control/sign             body: SignScript → { jwt }: any header and payload, signed with the
+//        issuer's keys (or `none`, HS256, a wrong key), e.g. bearer access tokens for negative cases.
 //
 // Served (at the root issuer and under every /t/<id>):
 //   /.well-known/openid-configuration, /jwks (RS256 kid "rs-1" + ES256 kid "es-1"), /authorize (200,
@@ -22,7 +28,7 @@
 import { createHash, createHmac, createPublicKey, generateKeyPairSync, randomBytes, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { CodeScript, SignMode, TokenRequestRecord } from './protocol';
+import type { CodeScript, SignMode, SignScript, TokenRequestRecord } from './protocol';
 
 export type { CodeScript, IdTokenScript, SignMode, TokenRequestRecord } from './protocol';
 
@@ -55,6 +61,10 @@ export async function startTestIssuer(port = 0): Promise<RunningTestIssuer> {
   const pubJwk = (k: KeyObject, kid: string, alg: string) => ({ ...(k.export({ format: 'jwk' }) as object), kid, alg, use: 'sig' });
   const jwks = { keys: [pubJwk(rsa.publicKey, 'rs-1', 'RS256'), pubJwk(ec.publicKey, 'es-1', 'ES256')] };
   const rsaPublicPem = createPublicKey(rsa.privateKey).export({ type: 'spki', format: 'pem' }) as string;
+  /** Issuer → keys added by /control/rotate-keys, oldest first. */
+  const rotated = new Map<string, { kid: string; privateKey: KeyObject; jwk: object }[]>();
+  let rotations = 0;
+  const newestRotated = (issuer: string) => rotated.get(issuer)?.at(-1);
 
   let base = '';
   const codes = new Map<string, StoredCode>();
@@ -98,6 +108,12 @@ export async function startTestIssuer(port = 0): Promise<RunningTestIssuer> {
       case 'wrong-key':
         sig = cryptoSign('sha256', data, wrong.privateKey);
         break;
+      case 'rotated': {
+        const key = newestRotated(String(claims.iss));
+        if (!key) throw new Error('sign mode rotated: POST /control/rotate-keys for this issuer first');
+        sig = cryptoSign('sha256', data, key.privateKey);
+        break;
+      }
       case 'ES256':
         sig = cryptoSign('sha256', data, { key: ec.privateKey, dsaEncoding: 'ieee-p1363' });
         break;
@@ -125,6 +141,8 @@ export async function startTestIssuer(port = 0): Promise<RunningTestIssuer> {
         return { alg: 'HS256', typ: 'JWT' };
       case 'HS256-with-public-key':
         return { alg: 'HS256', kid: 'rs-1', typ: 'JWT' };
+      case 'rotated':
+        return { alg: 'RS256', kid: 'rotated', typ: 'JWT' }; // kid replaced by the issuer's newest (answerTokens)
       default:
         return { alg: 'RS256', kid: 'rs-1', typ: 'JWT' };
     }
@@ -183,7 +201,7 @@ export async function startTestIssuer(port = 0): Promise<RunningTestIssuer> {
       else if (typeof it.atHash === 'string') defaults.at_hash = it.atHash;
       const claims = applyOverrides(defaults, it.claims);
       idSub = claims.sub;
-      const header = applyOverrides(defaultHeader(mode), it.header);
+      const header = applyOverrides({ ...defaultHeader(mode), ...(mode === 'rotated' ? { kid: newestRotated(issuer)?.kid } : {}) }, it.header);
       response.id_token = signJwt(header, claims, mode, it.secret ?? client.secret, it.publicKeyAs ?? 'pem');
     }
     const final = applyOverrides(response, script.tokenResponse);
@@ -244,6 +262,21 @@ export async function startTestIssuer(port = 0): Promise<RunningTestIssuer> {
       codes.set(code, { script, used: false });
       return json(res, 200, { code });
     }
+    if (path === '/control/rotate-keys' && req.method === 'POST') {
+      const { issuer } = JSON.parse((await readBody(req)) || '{}') as { issuer?: string };
+      const id = /\/t\/([A-Za-z0-9_-]+)$/.exec(issuer ?? '')?.[1];
+      if (!issuer || !id || !tenants.has(id)) return json(res, 400, { error: 'rotate-keys needs { issuer } of a /control/issuers tenant' });
+      const key = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const kid = `rs-rotated-${++rotations}`;
+      rotated.set(issuer, [...(rotated.get(issuer) ?? []), { kid, privateKey: key.privateKey, jwk: pubJwk(key.publicKey, kid, 'RS256') }]);
+      return json(res, 200, { kid });
+    }
+    if (path === '/control/sign' && req.method === 'POST') {
+      const script = JSON.parse((await readBody(req)) || '{}') as SignScript;
+      const mode = script.sign ?? 'RS256';
+      const header = applyOverrides(defaultHeader(mode), script.header);
+      return json(res, 200, { jwt: signJwt(header, script.claims ?? {}, mode, script.secret ?? null, script.publicKeyAs ?? 'pem') });
+    }
     if (path === '/control/last-token-request') {
       const last = tokenRequests.at(-1);
       return last ? json(res, 200, last) : json(res, 404, { error: 'no token request yet' });
@@ -279,7 +312,7 @@ export async function startTestIssuer(port = 0): Promise<RunningTestIssuer> {
       case '/.well-known/openid-configuration':
         return json(res, 200, metadata(issuer, tenantId === undefined ? undefined : tenants.get(tenantId)), { 'cache-control': 'max-age=300' });
       case '/jwks':
-        return json(res, 200, jwks, { 'content-type': 'application/jwk-set+json', 'cache-control': 'max-age=300' });
+        return json(res, 200, { keys: [...jwks.keys, ...(rotated.get(issuer) ?? []).map((k) => k.jwk)] }, { 'content-type': 'application/jwk-set+json', 'cache-control': 'max-age=300' });
       case '/authorize':
         res.writeHead(200, { 'content-type': 'text/plain' });
         return res.end('test issuer: authorization endpoint (tests call the callback themselves)\n');

@@ -1,0 +1,184 @@
+import * as oauth from 'oauth4webapi';
+import type { Config } from '../config';
+import { GatewayError } from '../http/errors';
+import { identityClaims, tokenExpiry, unverifiedClaims, type Session } from '../session/model';
+import { needsUserInfo } from './callback';
+import { verifyIdToken } from './id-token';
+import { idpResponseError, type Provider } from './provider';
+
+/**
+ * The refresh token grant (RFC 6749 6, Core 12) as a plain function over a session: request, validate,
+ * re-read UserInfo, and say what happened. It neither reads nor writes the session store; the caller
+ * (session/lifecycle.ts) decides what each outcome means for the session.
+ */
+export interface RefreshedTokens {
+  /** The new ID token, or the previous one when the refresh response carried none. */
+  idToken: string;
+  accessToken: string;
+  /** The rotated refresh token, or the previous one when the IdP does not rotate. */
+  refreshToken: string | undefined;
+  accessTokenExpiresAt: number | undefined;
+  claims: Record<string, unknown>;
+}
+
+/** Only these end a session: the IdP said the grant is gone, refused us, or answered about someone else. */
+export type RejectReason = 'invalid_grant' | 'invalid_client' | 'subject_changed' | 'id_token_invalid';
+
+export type RefreshResult =
+  | { outcome: 'refreshed'; tokens: RefreshedTokens; warning?: string }
+  | { outcome: 'rejected'; reason: RejectReason; detail: string }
+  /** Timeouts, network errors, 5xx, 429, answers that do not parse: try again later, log nobody out. */
+  | { outcome: 'unavailable'; error: GatewayError };
+
+/** Claims that describe the sign-in, not the user: a refresh never changes them (Core 12.2: `auth_time` is the original's). */
+const AUTHENTICATION_CLAIMS = ['acr', 'amr', 'auth_time'] as const;
+
+export async function refreshSession(provider: Provider, config: Config, session: Session, now: number): Promise<RefreshResult> {
+  const { as, client, clientAuth, httpOptions } = provider;
+  if (!session.refreshToken) return { outcome: 'rejected', reason: 'invalid_grant', detail: 'no refresh token' };
+
+  let response: Response;
+  try {
+    response = await oauth.refreshTokenGrantRequest(as, client, clientAuth, session.refreshToken, httpOptions);
+  } catch (error) {
+    return unavailable(idpResponseError(error, 'token endpoint (refresh)'));
+  }
+  if (response.status >= 500 || response.status === 429) {
+    await response.body?.cancel();
+    return unavailable(
+      new GatewayError('idp_error', 'The identity provider cannot renew your session right now. Please try again shortly.', {
+        detail: `token endpoint (refresh) answered HTTP ${response.status}`,
+      }),
+    );
+  }
+
+  let tokens: oauth.TokenEndpointResponse;
+  try {
+    tokens = await oauth.processRefreshTokenResponse(as, client, response);
+  } catch (error) {
+    return classifyTokenError(error);
+  }
+
+  const previous = unverifiedClaims(session.idToken);
+  let idClaims: Record<string, unknown> | undefined;
+  if (tokens.id_token) {
+    try {
+      idClaims = await verifyIdToken(provider, config, tokens.id_token, { now });
+    } catch (error) {
+      const gatewayError = error as GatewayError;
+      if (gatewayError.code === 'idp_timeout' || gatewayError.code === 'idp_unreachable') return unavailable(gatewayError);
+      return { outcome: 'rejected', reason: 'id_token_invalid', detail: gatewayError.detail ?? 'refreshed ID token rejected' };
+    }
+    // Core 12.2: same issuer, same subject, same audience as the ID token of the sign-in.
+    if (idClaims['sub'] !== session.sub) {
+      return { outcome: 'rejected', reason: 'subject_changed', detail: 'refreshed ID token names another subject' };
+    }
+    if (previous['iss'] !== undefined && idClaims['iss'] !== previous['iss']) {
+      return { outcome: 'rejected', reason: 'id_token_invalid', detail: 'refreshed ID token has another iss' };
+    }
+    if (previous['aud'] !== undefined && !sameAudience(idClaims['aud'], previous['aud'])) {
+      return { outcome: 'rejected', reason: 'id_token_invalid', detail: 'refreshed ID token has another aud' };
+    }
+    // Core 12.2 says it SHOULD NOT carry a nonce; one that differs from the sign-in's is not ours.
+    if (idClaims['nonce'] !== undefined && idClaims['nonce'] !== previous['nonce']) {
+      return { outcome: 'rejected', reason: 'id_token_invalid', detail: 'refreshed ID token has another nonce' };
+    }
+  }
+
+  // Claims stay current: UserInfo is re-read whenever sign-in needed it (same rule as oidc/callback.ts).
+  const usesUserInfo = as.userinfo_endpoint !== undefined && needsUserInfo(config.scopes, previous);
+  let userinfo: Record<string, unknown> | undefined;
+  let warning: string | undefined;
+  if (usesUserInfo) {
+    const read = await readUserInfo(provider, tokens.access_token);
+    if ('claims' in read) {
+      if (read.claims['sub'] !== session.sub) {
+        return { outcome: 'rejected', reason: 'subject_changed', detail: 'UserInfo names another subject after refresh' };
+      }
+      userinfo = read.claims;
+    } else {
+      // The tokens are good; only the profile could not be re-read. Keep the last known claims.
+      warning = `UserInfo not re-read after refresh: ${read.detail}`;
+    }
+  }
+
+  let claims: Record<string, unknown>;
+  if (userinfo) claims = identityClaims(idClaims ?? previous, userinfo);
+  else if (usesUserInfo) claims = { ...session.claims, ...(idClaims ? identityClaims(idClaims) : {}) };
+  else claims = idClaims ? identityClaims(idClaims) : { ...session.claims };
+  for (const name of AUTHENTICATION_CLAIMS) {
+    if (session.claims[name] === undefined) delete claims[name];
+    else claims[name] = session.claims[name];
+  }
+
+  const refreshed: RefreshedTokens = {
+    idToken: tokens.id_token ?? session.idToken,
+    accessToken: tokens.access_token,
+    refreshToken: tokens.refresh_token ?? session.refreshToken,
+    accessTokenExpiresAt: expiryOf(tokens, idClaims, session, now),
+    claims,
+  };
+  return warning === undefined ? { outcome: 'refreshed', tokens: refreshed } : { outcome: 'refreshed', tokens: refreshed, warning };
+}
+
+/**
+ * `expires_in` when given (RFC 6749 5.1 only RECOMMENDS it); else the new ID token's `exp`; else the
+ * previous tokens' lifetime again — never "already expired", which would refresh on every request.
+ */
+function expiryOf(tokens: oauth.TokenEndpointResponse, idClaims: Record<string, unknown> | undefined, session: Session, now: number): number | undefined {
+  if (typeof tokens.expires_in === 'number') return now + tokens.expires_in;
+  if (typeof idClaims?.['exp'] === 'number') return idClaims['exp'];
+  const previousExpiry = tokenExpiry(session);
+  if (previousExpiry === undefined) return undefined;
+  return now + Math.max(60, previousExpiry - (session.tokensAt ?? session.createdAt));
+}
+
+function sameAudience(a: unknown, b: unknown): boolean {
+  const list = (x: unknown) => (Array.isArray(x) ? x.map(String) : [String(x)]).sort();
+  const [x, y] = [list(a), list(b)];
+  return x.length === y.length && x.every((value, i) => value === y[i]);
+}
+
+async function readUserInfo(provider: Provider, accessToken: string): Promise<{ claims: Record<string, unknown> } | { detail: string }> {
+  const { as, client, httpOptions } = provider;
+  try {
+    const response = await oauth.userInfoRequest(as, client, accessToken, httpOptions);
+    const signed = response.headers.get('content-type')?.startsWith('application/jwt') ?? false;
+    // The subject is compared by the caller: a different one ends the session rather than failing a read.
+    const claims = await oauth.processUserInfoResponse(as, client, oauth.skipSubjectCheck, response);
+    if (signed) await oauth.validateApplicationLevelSignature(as, response, httpOptions);
+    return { claims: claims as Record<string, unknown> };
+  } catch (error) {
+    const code = error instanceof GatewayError ? error.code : ((error as { code?: string }).code ?? 'error');
+    const message = error instanceof GatewayError ? (error.detail ?? error.message) : error instanceof Error ? error.message : String(error);
+    return { detail: `${code}: ${message.slice(0, 200)}` };
+  }
+}
+
+function classifyTokenError(error: unknown): RefreshResult {
+  if (error instanceof GatewayError) return unavailable(error);
+  if (error instanceof oauth.ResponseBodyError) {
+    const code = /^[\x20-\x7e]{1,64}$/.test(error.error) ? error.error : 'invalid_error_code';
+    if (code === 'invalid_grant') return { outcome: 'rejected', reason: 'invalid_grant', detail: `token endpoint: invalid_grant (HTTP ${error.status})` };
+    if (code === 'invalid_client') return { outcome: 'rejected', reason: 'invalid_client', detail: `token endpoint: invalid_client (HTTP ${error.status})` };
+    return unavailable(
+      new GatewayError('idp_error', 'The identity provider refused to renew your session.', {
+        detail: `token endpoint (refresh): ${code} (HTTP ${error.status})`,
+        cause: error,
+      }),
+    );
+  }
+  if (error instanceof oauth.WWWAuthenticateChallengeError && error.status === 401) {
+    // RFC 6749 5.2: a 401 from the token endpoint is client authentication failing.
+    return { outcome: 'rejected', reason: 'invalid_client', detail: 'token endpoint: HTTP 401 challenge' };
+  }
+  const code = (error as { code?: string })?.code;
+  if (code === oauth.JWT_CLAIM_COMPARISON || code === oauth.JWT_TIMESTAMP_CHECK || (code === oauth.INVALID_RESPONSE && /JWT|ID Token/i.test((error as Error).message))) {
+    return { outcome: 'rejected', reason: 'id_token_invalid', detail: `refreshed ID token rejected: ${code}: ${(error as Error).message.slice(0, 200)}` };
+  }
+  return unavailable(idpResponseError(error, 'token endpoint (refresh)'));
+}
+
+function unavailable(error: GatewayError): RefreshResult {
+  return { outcome: 'unavailable', error };
+}

@@ -1,0 +1,40 @@
+import { htmlResponse } from '../http/pages';
+import { log } from '../http/log';
+import { endIdpSessions, endSession } from '../session/lifecycle';
+import type { RequestContext } from './context';
+import { clearSessionCookie, currentSession } from './session';
+
+/**
+ * `GET /_auth/frontchannel-logout?iss=…&sid=…`: OpenID Connect Front-Channel Logout 1.0. The IdP loads
+ * this in an iframe of its logout page. `iss` must be our issuer and `sid` names the IdP session
+ * (register the client with `frontchannel_logout_session_required`); the sessions with that `sid` end.
+ *
+ * Browsers do not send SameSite=Lax cookies to a cross-site iframe, so the session is found through
+ * the sid index; when the cookie does arrive, its session ends too if (and only if) its sid matches.
+ */
+export async function handleFrontchannelLogout(ctx: RequestContext): Promise<Response> {
+  const params = ctx.url.searchParams;
+  const issuers = params.getAll('iss');
+  const sids = params.getAll('sid');
+  const iss = issuers.length === 1 ? issuers[0] : undefined;
+  const sid = sids.length === 1 ? sids[0] : undefined;
+  // The IdP frames this page: allow exactly its origin (frame-ancestors), nothing else.
+  const headers = { 'content-security-policy': `default-src 'none'; frame-ancestors ${new URL(ctx.config.issuer).origin}` };
+
+  if (iss !== ctx.config.issuer || !sid || sid.length > 1024) {
+    log('warn', 'frontchannel_logout_rejected', { reason: iss === undefined || sid === undefined ? 'iss and sid are required' : iss !== ctx.config.issuer ? 'iss is not our issuer' : 'sid invalid' });
+    return htmlResponse(400, { title: 'Logout not accepted', paragraphs: ['This logout request does not name this site’s identity provider and session.'] }, headers);
+  }
+
+  let ended = 0;
+  const cookies: Record<string, string> = {};
+  const current = await currentSession(ctx).catch(() => null);
+  if (current && current.session.sid === sid) {
+    await endSession(ctx, current.handle.id, current.session);
+    cookies['set-cookie'] = clearSessionCookie(ctx);
+    ended++;
+  }
+  ended += await endIdpSessions(ctx, { sid });
+  log('info', 'frontchannel_logout', { sessions_ended: ended });
+  return htmlResponse(200, { title: 'Signed out', paragraphs: ['Your session here has ended.'] }, { ...headers, ...cookies });
+}

@@ -1,0 +1,194 @@
+// The token-lifecycle IdP (runs in Node, started by test/setup/global.ts): a real oidc-provider
+// (scripts/idp.mjs) with refresh-token rotation, back-channel logout and revocation, plus a thin
+// test-only layer the workerd tests drive over HTTP:
+//
+//   GET  /__test/stats          token endpoint requests so far, by grant type ({ refresh_token: n, … }),
+//                               revocation requests, and token requests refused by a fault
+//   POST /__test/reset          zero the counters, clear faults, held requests and captured logout tokens
+//   POST /__test/fault          body { token: 'pass' | 'down' | 'hang' | 'reset' | 'hold', ms? }: what the
+//                               token endpoint does next — answer 503, answer 504 only after `ms`, drop
+//                               the connection, or wait until /__test/release and then process it
+//   GET  /__test/held           { held: n } token requests waiting for /__test/release
+//   POST /__test/release        lets every held token request through
+//   GET  /__test/logout-tokens  [{ uri, logoutToken }]: the back-channel logout requests the IdP made.
+//                               The gateway under test is not reachable from Node, so the IdP's
+//                               outgoing `fetch` records them (and answers 200) instead of sending them.
+//
+// Clients (all share CLIENT_SECRET, client_secret_basic, redirect https://localhost/_auth/callback):
+//   LIFECYCLE_CLIENT_ID      back-channel logout with `sid` (backchannel_logout_session_required)
+//   LIFECYCLE_SUB_CLIENT_ID  back-channel logout by `sub` only
+//   LIFECYCLE_SHORT_CLIENT_ID  access tokens live LIFECYCLE_SHORT_TTL seconds (real-time refresh test)
+// Other clients' access tokens live LIFECYCLE_ACCESS_TTL seconds, ID tokens LIFECYCLE_ID_TOKEN_TTL.
+// @ts-ignore -- plain ESM script without type declarations
+import { startIdp } from '../../scripts/idp.mjs';
+import {
+  CLIENT_SECRET,
+  LIFECYCLE_ACCESS_TTL,
+  LIFECYCLE_CLIENT_ID,
+  LIFECYCLE_ID_TOKEN_TTL,
+  LIFECYCLE_SHORT_CLIENT_ID,
+  LIFECYCLE_SHORT_TTL,
+  LIFECYCLE_SUB_CLIENT_ID,
+  ORIGIN,
+  POST_LOGOUT_REDIRECT_URI,
+  REDIRECT_URI,
+} from './constants';
+import type { CapturedLogoutToken, LifecycleStats, TokenFault } from './protocol';
+
+interface KoaContext {
+  method: string;
+  path: string;
+  status: number;
+  body: unknown;
+  type: string;
+  req: { socket: { destroy(): void }; on(event: string, cb: (chunk?: Buffer) => void): void };
+  oidc?: { params?: { grant_type?: string } };
+  respond?: boolean;
+}
+
+const BACKCHANNEL_URI = `${ORIGIN}/_auth/backchannel-logout`;
+
+const client = (clientId: string, extra: Record<string, unknown> = {}) => ({
+  client_id: clientId,
+  client_secret: CLIENT_SECRET,
+  redirect_uris: [REDIRECT_URI],
+  post_logout_redirect_uris: [POST_LOGOUT_REDIRECT_URI],
+  grant_types: ['authorization_code', 'refresh_token'],
+  response_types: ['code'],
+  token_endpoint_auth_method: 'client_secret_basic',
+  ...extra,
+});
+
+export const LIFECYCLE_CLIENTS = [
+  client(LIFECYCLE_CLIENT_ID, { backchannel_logout_uri: BACKCHANNEL_URI, backchannel_logout_session_required: true }),
+  client(LIFECYCLE_SUB_CLIENT_ID, { backchannel_logout_uri: BACKCHANNEL_URI, backchannel_logout_session_required: false }),
+  client(LIFECYCLE_SHORT_CLIENT_ID),
+];
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function startLifecycleIdp(): Promise<{ issuer: string; close(): Promise<void> }> {
+  const captured: CapturedLogoutToken[] = [];
+  let stats: LifecycleStats = { token: {}, refused: 0, revocation: 0 };
+  let fault: { token: TokenFault; ms: number } = { token: 'pass', ms: 0 };
+  let held: (() => void)[] = [];
+
+  const captureFetch = async (input: string | URL | Request, init: RequestInit = {}) => {
+    const url = input instanceof Request ? input.url : String(input);
+    if (url.startsWith(`${ORIGIN}/`)) {
+      const body = new URLSearchParams(String(init.body ?? ''));
+      captured.push({ uri: url, logoutToken: body.get('logout_token') ?? '' });
+      return new Response(null, { status: 200 });
+    }
+    return fetch(input, init);
+  };
+
+  const instrument = async (ctx: KoaContext, next: () => Promise<void>) => {
+    if (ctx.path.startsWith('/__test/')) {
+      await control(ctx);
+      return;
+    }
+    if (ctx.method === 'POST' && ctx.path === '/token') {
+      switch (fault.token) {
+        case 'down':
+          stats.refused++;
+          ctx.status = 503;
+          ctx.type = 'text/html';
+          ctx.body = '<html><body>503 Service Unavailable (test fault)</body></html>';
+          return;
+        case 'reset':
+          // workerd logs an "uncaught … Network connection lost" line for this (its own, even when
+          // the fetch's rejection is handled); the test still passes.
+          stats.refused++;
+          ctx.req.socket.destroy();
+          ctx.respond = false;
+          return;
+        case 'hang':
+          // Answers only after `ms`, and never reaches oidc-provider: a request the gateway gave up on
+          // must not rotate the refresh token behind its back.
+          stats.refused++;
+          await sleep(fault.ms);
+          ctx.status = 504;
+          ctx.type = 'text/plain';
+          ctx.body = 'gateway timeout (test fault)';
+          return;
+        case 'hold':
+          await new Promise<void>((resolve) => held.push(resolve));
+          break;
+        case 'pass':
+          break;
+      }
+    }
+    if (ctx.method === 'POST' && ctx.path === '/token/revocation') stats.revocation++;
+    await next();
+    if (ctx.method === 'POST' && ctx.path === '/token') {
+      const grant = ctx.oidc?.params?.grant_type ?? 'unknown';
+      stats.token[grant] = (stats.token[grant] ?? 0) + 1;
+    }
+  };
+
+  const idp = await startIdp({
+    port: 0,
+    clients: LIFECYCLE_CLIENTS,
+    fetch: captureFetch,
+    middleware: [instrument],
+    ttl: {
+      AccessToken: (_ctx: unknown, _token: unknown, c?: { clientId?: string }) => (c?.clientId === LIFECYCLE_SHORT_CLIENT_ID ? LIFECYCLE_SHORT_TTL : LIFECYCLE_ACCESS_TTL),
+      IdToken: LIFECYCLE_ID_TOKEN_TTL,
+    },
+  });
+
+  async function control(ctx: KoaContext) {
+    const body = ctx.method === 'POST' ? await readJson(ctx) : {};
+    ctx.type = 'application/json';
+    switch (ctx.path) {
+      case '/__test/stats':
+        ctx.body = stats;
+        return;
+      case '/__test/reset':
+        stats = { token: {}, refused: 0, revocation: 0 };
+        fault = { token: 'pass', ms: 0 };
+        for (const release of held) release();
+        held = [];
+        captured.length = 0;
+        ctx.body = { ok: true };
+        return;
+      case '/__test/fault':
+        fault = { token: (body['token'] as TokenFault) ?? 'pass', ms: Number(body['ms'] ?? 0) };
+        ctx.body = fault;
+        return;
+      case '/__test/held':
+        ctx.body = { held: held.length };
+        return;
+      case '/__test/release': {
+        const count = held.length;
+        for (const release of held) release();
+        held = [];
+        ctx.body = { released: count };
+        return;
+      }
+      case '/__test/logout-tokens':
+        ctx.body = captured;
+        return;
+      default:
+        ctx.status = 404;
+        ctx.body = { error: 'unknown control endpoint' };
+    }
+  }
+
+  return { issuer: String(idp.issuer), close: () => idp.close() };
+}
+
+function readJson(ctx: KoaContext): Promise<Record<string, unknown>> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    ctx.req.on('data', (chunk) => chunks.push(chunk!));
+    ctx.req.on('end', () => {
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>);
+      } catch {
+        resolve({});
+      }
+    });
+  });
+}
