@@ -1,0 +1,96 @@
+// Bundles the bench workers with esbuild the way wrangler does for workerd (ESM, `workerd`/`worker`/
+// `browser` export conditions), so plain Miniflare can load them without wrangler in the loop.
+
+import { build } from 'esbuild';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+
+/** The workers the bench runs, by name → entry (relative to the repository root). */
+export const WORKERS = {
+  // The production entry, untouched: what the end-to-end throughput runs measure.
+  gateway: 'src/index.ts',
+  // A bare pass-through to the same upstream: the yardstick.
+  passthrough: 'bench/workers/passthrough.ts',
+  // The gateway behind a counting KV binding and waitUntil tracking (counts only, never timed).
+  counted: 'bench/workers/counted.ts',
+  // The gateway and the pass-through in one isolate, with a stub KV and a stub upstream (CPU cost).
+  inprocess: 'bench/workers/inprocess.ts',
+  // The same subjects as a plain module for Node (per-call timings with a µs clock).
+  subjects: 'bench/workers/subjects.ts',
+};
+
+/**
+ * @param {string} root  repository root
+ * @param {string} outDir
+ * @returns {Promise<Record<keyof typeof WORKERS, string>>} name → bundled file
+ */
+export async function buildWorkers(root, outDir) {
+  await mkdir(outDir, { recursive: true });
+  /** @type {Record<string, string>} */
+  const out = {};
+  await Promise.all(
+    Object.entries(WORKERS).map(async ([name, entry]) => {
+      const outfile = join(outDir, `${name}.mjs`);
+      await build({
+        entryPoints: [join(root, entry)],
+        outfile,
+        // Paths in the bundle's `// src/…` module comments are relative to this (see lib/profile.mjs).
+        absWorkingDir: root,
+        bundle: true,
+        format: 'esm',
+        target: 'es2022',
+        platform: 'neutral',
+        conditions: ['workerd', 'worker', 'browser'],
+        mainFields: ['browser', 'module', 'main'],
+        external: ['cloudflare:*', 'node:*'],
+        logLevel: 'error',
+      });
+      out[name] = outfile;
+    }),
+  );
+  return /** @type {Record<keyof typeof WORKERS, string>} */ (out);
+}
+
+/**
+ * Which packages the production bundle's bytes come from, minified (esbuild metafile), largest first,
+ * and the whole bundle's minified + gzipped size. `alias` builds a what-if variant (e.g. hono → hono/tiny)
+ * without touching src/.
+ * @param {string} root
+ * @param {Record<string, string>} [alias]
+ * @returns {Promise<{ parts: { name: string, bytes: number }[], minifiedBytes: number, gzipBytes: number }>}
+ */
+export async function bundleComposition(root, alias = {}) {
+  const result = await build({
+    entryPoints: [join(root, WORKERS.gateway)],
+    absWorkingDir: root,
+    bundle: true,
+    write: false,
+    metafile: true,
+    minify: true,
+    alias,
+    outfile: 'composition.mjs',
+    format: 'esm',
+    target: 'es2022',
+    platform: 'neutral',
+    conditions: ['workerd', 'worker', 'browser'],
+    mainFields: ['browser', 'module', 'main'],
+    external: ['cloudflare:*', 'node:*'],
+    logLevel: 'error',
+  });
+  /** @type {Map<string, number>} */
+  const byPackage = new Map();
+  for (const output of Object.values(result.metafile.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
+      const name = match ? match[1] : input.startsWith('src/') ? `src/${input.split('/')[1]}` : input;
+      byPackage.set(name, (byPackage.get(name) ?? 0) + bytesInOutput);
+    }
+  }
+  const code = result.outputFiles[0].contents;
+  return {
+    parts: [...byPackage].map(([name, bytes]) => ({ name, bytes })).sort((a, b) => b.bytes - a.bytes),
+    minifiedBytes: code.length,
+    gzipBytes: gzipSync(code, { level: 9 }).length,
+  };
+}

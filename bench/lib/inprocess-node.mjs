@@ -1,0 +1,45 @@
+// In-process CPU benchmark in Node 22 (a child process of the bench, so that replacing the global
+// fetch with the stub upstream touches nothing else). Same subjects and stubs as in workerd
+// (workers/subjects.ts, bundled by lib/build.mjs), but Node's clock has sub-microsecond resolution,
+// so every call is timed on its own: real per-call medians and p99s, where workerd only gives the
+// mean of a batch. Node's Request/Headers/URL are JavaScript (undici), not workerd's C++, so the
+// absolute numbers differ; the ranking and the overhead over the pass-through are what carry over.
+//
+// argv: <bundled subjects.mjs> <setup.json> <rounds> <perRound>; prints JSON on stdout.
+
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+
+import { summarize } from './stats.mjs';
+
+const [modulePath, setupPath, roundsArg, perRoundArg] = process.argv.slice(2);
+const rounds = Number(roundsArg ?? 20);
+const perRound = Number(perRoundArg ?? 500);
+
+const { createBench } = await import(pathToFileURL(modulePath).href);
+const bench = await createBench(JSON.parse(readFileSync(setupPath, 'utf8')));
+
+/** @param {Record<string, () => Promise<unknown>>} pool */
+async function measure(pool) {
+  const names = Object.keys(pool);
+  for (const name of names) for (let i = 0; i < 2000; i++) await pool[name]();
+  /** @type {Record<string, number[]>} */
+  const samples = Object.fromEntries(names.map((n) => [n, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const name of names) {
+      const fn = pool[name];
+      const out = samples[name];
+      for (let i = 0; i < perRound; i++) {
+        const start = performance.now();
+        await fn();
+        out.push((performance.now() - start) * 1000);
+      }
+    }
+    await bench.settle();
+  }
+  return Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, summarize(values)]));
+}
+
+const subjects = await measure(bench.subjects);
+const components = await measure(bench.components);
+process.stdout.write(JSON.stringify({ subjects, components, facts: bench.facts, kv: { reads: bench.kv.reads, writes: bench.kv.writes } }));

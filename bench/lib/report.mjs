@@ -1,0 +1,290 @@
+// Turns bench results into the console table, the target verdicts and bench/RESULTS.md.
+
+import { round } from './stats.mjs';
+
+const GATEWAY = 'gateway: signed-in GET';
+const PASS = 'pass-through';
+const MEMORY = 'gateway: signed-in GET, in-memory KV';
+
+/** @param {number | null | undefined} v @param {number} [width] */
+function num(v, width = 8) {
+  const text = v === null || v === undefined || Number.isNaN(v) ? '–' : String(round(v));
+  return text.padStart(width);
+}
+
+/** @param {number} share */
+const pct = (share) => `${(share * 100).toFixed(1)}%`;
+
+/** @param {number} bytes */
+const kib = (bytes) => `${(bytes / 1024).toFixed(1)} KiB`;
+
+/**
+ * The issue's targets, each with the measured value and pass/miss.
+ * @param {any} r  results
+ */
+export function targets(r) {
+  const e2e = r.endToEnd.variants.find((v) => v.name === GATEWAY);
+  const mem = r.endToEnd.variants.find((v) => v.name === MEMORY);
+  const wd = r.inProcess.workerd.subjects;
+  const nd = r.inProcess.node.subjects;
+  const overhead = wd[GATEWAY].median - wd[PASS].median;
+  const overheadNode = nd[GATEWAY].median - nd[PASS].median;
+  const steady = r.perType.rows.find((row) => row.type.startsWith('signed-in GET (steady'));
+  const gzip = r.bundle.asConfigured.wrangler?.gzipKiB ?? r.bundle.asConfigured.gzipBytes / 1024;
+  const repeats = steady.requests;
+  return [
+    {
+      target: 'signed-in GET ≥ 0.9× pass-through req/s (end to end)',
+      value: `${e2e.ratio.toFixed(2)}× (${mem ? `${mem.ratio.toFixed(2)}× with in-memory KV` : 'no in-memory KV run'})`,
+      pass: e2e.ratio >= 0.9,
+    },
+    {
+      target: 'in-process overhead over pass-through ≤ 50 µs (median)',
+      value: `${round(overhead)} µs in workerd (by CPU time: ${round((wd[GATEWAY].cpuMicrosPerCall ?? NaN) - (wd[PASS].cpuMicrosPerCall ?? NaN))} µs; Node: ${round(overheadNode)} µs)`,
+      pass: overhead <= 50,
+    },
+    { target: '0 IdP calls per steady-state request', value: `${round(steady.idpCalls)} per request; ${r.endToEnd.idpCalls} in ${r.endToEnd.totalRequests} end-to-end requests`, pass: steady.idpCalls === 0 && r.endToEnd.idpCalls === 0 },
+    { target: '0 KV writes per steady-state request', value: `${round(steady.kvWrites)}`, pass: steady.kvWrites === 0 },
+    { target: '≤ 1 KV read per request', value: `${round(steady.kvReads)}`, pass: steady.kvReads <= 1 },
+    {
+      target: '0 KV reads on an isolate-cache hit',
+      value: steady.kvReads * repeats <= 1 ? 'cache hits after the first read' : `no isolate session cache: ${round(steady.kvReads)} read on each of ${repeats} repeats of one session`,
+      pass: steady.kvReads * repeats <= 1,
+    },
+    { target: 'gzipped bundle ≤ 60 KiB', value: `${gzip.toFixed(1)} KiB (minified: ${(r.bundle.minified.wrangler?.gzipKiB ?? r.bundle.minified.gzipBytes / 1024).toFixed(1)} KiB)`, pass: gzip <= 60 },
+  ];
+}
+
+/**
+ * How much of the end-to-end CPU gap is Miniflare's local KV simulator rather than the gateway.
+ * @param {any} r
+ */
+function e2eExplanation(r) {
+  const v = Object.fromEntries(r.endToEnd.variants.map((x) => [x.name, x]));
+  const gap = v[GATEWAY]?.cpuOverheadMicros;
+  const kv = r.inProcess.workerd.localKvGetCpuMicros;
+  if (gap === null || gap === undefined || kv === null || kv === undefined) return '';
+  const inProcess = r.inProcess.workerd.subjects[GATEWAY].median - r.inProcess.workerd.subjects[PASS].median;
+  const mem = v[MEMORY];
+  return `signed-in GET costs workerd ${round(gap)} µs CPU more than the pass-through; one local KV get costs ${round(kv)} µs of it (Miniflare's KV simulator runs in the same workerd), the in-process overhead ${round(inProcess)} µs.${mem ? ` On in-memory KV the gap is ${round(mem.cpuOverheadMicros)} µs and the ratio ${mem.ratio.toFixed(2)}×.` : ''}`;
+}
+
+/** @param {any} row */
+function endpoints(row) {
+  const list = Object.entries(row.idpByEndpoint ?? {}).map(([name, n]) => (n === 1 ? name : `${name}×${round(n)}`));
+  return list.length ? list.join(', ') : '';
+}
+
+/** @param {any} r */
+export function renderConsole(r) {
+  const lines = [];
+  const wd = r.inProcess.workerd;
+  const nd = r.inProcess.node;
+  lines.push(`edgegate bench  ${r.startedAt}  ${r.machine.git}  node ${r.machine.node}  workerd ${r.machine.workerd}  ${r.machine.cpus} cores  load ${r.machine.loadAverage.atStart[0]}→${r.machine.loadAverage.atEnd[0]}  ${r.seconds} s${r.quick ? '  (BENCH_QUICK)' : ''}`);
+  lines.push('');
+  lines.push('1. In-process CPU per request, µs (stub KV, stub upstream; workerd: batch means, Node: per call)');
+  lines.push(`   ${''.padEnd(40)}${'workerd wall'.padStart(17)}${'workerd CPU'.padStart(13)}${'Node 22'.padStart(18)}`);
+  lines.push(`   ${''.padEnd(40)}${'median'.padStart(9)}${'p99'.padStart(8)}${'mean'.padStart(13)}${'median'.padStart(10)}${'p99'.padStart(8)}`);
+  for (const name of Object.keys(wd.subjects)) {
+    const a = wd.subjects[name];
+    const b = nd.subjects[name];
+    lines.push(`   ${name.padEnd(40)}${num(a.median, 9)}${num(a.p99)}${num(a.cpuMicrosPerCall, 13)}${num(b?.median, 10)}${num(b?.p99)}`);
+  }
+  const over = (s, key = 'median') => (s[GATEWAY][key] ?? NaN) - (s[PASS][key] ?? NaN);
+  lines.push(`   ${'overhead: signed-in GET − pass-through'.padEnd(40)}${num(over(wd.subjects), 9)}${''.padStart(8)}${num(over(wd.subjects, 'cpuMicrosPerCall'), 13)}${num(over(nd.subjects), 10)}`);
+  lines.push('   hot-path building blocks:');
+  for (const name of Object.keys(wd.components)) {
+    lines.push(`   ${`  ${name}`.slice(0, 70).padEnd(70)}${num(wd.components[name].median)}${num(nd.components[name]?.median, 10)}`);
+  }
+  const f = wd.facts;
+  lines.push(`   session: ${f.sealedSessionBytes} bytes sealed in KV, ${f.sessionPlaintextBytes ?? '?'} bytes JSON; local Miniflare KV get: ${round(wd.localKvGetMs.meanOfBatch)} ms, ${round(wd.localKvGetCpuMicros)} µs workerd CPU`);
+  const p = r.inProcess.profile;
+  if (p?.error) lines.push(`   (no CPU profile: ${p.error})`);
+  if (p && !p.error) {
+    lines.push(`   profile of "${p.subject}" in workerd (${p.calls} calls, self time by area): ${p.byArea.slice(0, 8).map((a) => `${a.name} ${pct(a.share)}`).join(', ')}`);
+    lines.push(`   gateway functions, inclusive: ${p.inclusiveSrc.slice(0, 8).map((a) => `${a.name.replace(/ · .*/, '')} ${pct(a.share)}`).join(', ')}`);
+  }
+  lines.push('');
+  lines.push(`2. End to end through Miniflare (${r.plan.e2e.connections} connections, ${r.plan.e2e.rounds} × ${r.plan.e2e.roundMs / 1000} s each, interleaved; ratio = median of per-round ratios)`);
+  lines.push(`   ${''.padEnd(40)}${'req/s'.padStart(8)}${'× pass (range)'.padStart(18)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'workerd CPU µs/req'.padStart(20)}`);
+  for (const v of r.endToEnd.variants) {
+    const range = v.name === PASS ? '' : ` (${v.ratioRange.map((x) => x.toFixed(2)).join('–')})`;
+    lines.push(`   ${v.name.padEnd(40)}${num(v.rps)}${`${v.ratio.toFixed(2)}${range}`.padStart(18)}${num(v.latencyMs.median)}${num(v.latencyMs.p99)}${num(v.workerdCpuMicrosPerRequest, 20)}`);
+  }
+  const explain = e2eExplanation(r);
+  if (explain) lines.push(`   ${explain}`);
+  lines.push('');
+  lines.push('3. Per request type (counted: KV wrapper, at the local IdP, at the stub upstream)');
+  lines.push(`   ${''.padEnd(44)}${'KV reads'.padStart(9)}${'KV writes'.padStart(10)}${'IdP calls'.padStart(10)}${'upstream'.padStart(9)}  IdP endpoints`);
+  for (const row of r.perType.rows) {
+    if (row.skipped) {
+      lines.push(`   ${row.type.padEnd(44)}  skipped: ${row.note}`);
+      continue;
+    }
+    lines.push(`   ${row.type.padEnd(44)}${num(row.kvReads, 9)}${num(row.kvWrites, 10)}${num(row.idpCalls, 10)}${num(row.upstreamCalls, 9)}  ${endpoints(row)}`);
+  }
+  lines.push('');
+  const l = r.load;
+  lines.push(`4. Load: ${l.signIns.attempted} concurrent sign-ins, then ${r.plan.load.requestsPerSession} signed-in requests per session, all sessions at once`);
+  lines.push(`   sign-ins: ${l.signIns.succeeded}/${l.signIns.attempted} ok in ${round(l.signIns.seconds)} s (${round(l.signIns.perSecond)}/s), ${round(l.signIns.idpCallsPerSignIn)} IdP requests each (browser steps included)`);
+  lines.push(`   requests: ${l.requests.ok}/${l.requests.sent} ok, errors ${l.requests.errors}, lost sessions ${l.requests.lostSessions}, wrong user ${l.requests.wrongUser}, other ${l.requests.otherStatus}; ${round(l.requests.rps)} req/s, p50 ${round(l.requests.latencyMs.median)} ms, p99 ${round(l.requests.latencyMs.p99)} ms`);
+  lines.push(`   KV per request: ${round(l.requests.kvReadsPerRequest)} reads, ${round(l.requests.kvWritesPerRequest)} writes; IdP calls during requests: ${l.requests.idpCalls}; sessions still valid afterwards: ${l.finalCheck.sessions - l.finalCheck.lost}/${l.finalCheck.sessions}`);
+  lines.push('');
+  const b = r.bundle;
+  lines.push(`5. Bundle (wrangler deploy --dry-run): ${kib(b.asConfigured.rawBytes)} raw, ${b.asConfigured.wrangler ? `${b.asConfigured.wrangler.gzipKiB} KiB` : kib(b.asConfigured.gzipBytes)} gzipped; --minify: ${kib(b.minified.rawBytes)} raw, ${b.minified.wrangler ? `${b.minified.wrangler.gzipKiB} KiB` : kib(b.minified.gzipBytes)} gzipped`);
+  lines.push(`   largest parts (minified): ${b.composition.slice(0, 7).map((p) => `${p.name} ${kib(p.bytes)}`).join(', ')}`);
+  for (const w of b.whatIf ?? []) lines.push(`   what if ${w.change}: ${kib(w.gzipBytes)} gzipped minified (now ${kib(w.baselineGzipBytes)})`);
+  lines.push('');
+  lines.push('Targets');
+  for (const t of targets(r)) lines.push(`   ${t.pass ? 'pass' : 'MISS'}  ${t.target.padEnd(56)} ${t.value}`);
+  const failed = r.checks.filter((c) => !c.ok);
+  lines.push('');
+  lines.push(failed.length === 0 ? `Correctness checks: all ${r.checks.length} passed` : `Correctness checks FAILED: ${failed.map((c) => `${c.name} (${c.detail})`).join('; ')}`);
+  return lines.join('\n');
+}
+
+/** @param {any} r */
+export function renderMarkdown(r) {
+  const wd = r.inProcess.workerd;
+  const nd = r.inProcess.node;
+  const out = [];
+  out.push('# Benchmark results');
+  out.push('');
+  out.push(`\`npm run bench\` on ${r.startedAt.slice(0, 16).replace('T', ' ')} UTC, commit \`${r.machine.git}\`, Node ${r.machine.node}, workerd ${r.machine.workerd}, ${r.machine.cpus} cores (${r.machine.cpuModel}), load average ${r.machine.loadAverage.atStart[0]} at start and ${r.machine.loadAverage.atEnd[0]} at the end, ${r.seconds} s${r.quick ? ' (BENCH_QUICK: shortened, numbers are rough)' : ''}. All traffic on 127.0.0.1. Raw numbers: \`bench/results.json\`.`);
+  out.push('');
+  out.push('## Targets');
+  out.push('');
+  out.push('| target | measured | |');
+  out.push('|---|---|---|');
+  for (const t of targets(r)) out.push(`| ${t.target} | ${t.value} | ${t.pass ? 'pass' : '**miss**'} |`);
+  out.push('');
+  out.push('## CPU per request, in-process (µs)');
+  out.push('');
+  out.push('| | workerd median | workerd p99 | workerd CPU mean | Node median | Node p99 |');
+  out.push('|---|---:|---:|---:|---:|---:|');
+  for (const name of Object.keys(wd.subjects)) {
+    const a = wd.subjects[name];
+    const b = nd.subjects[name];
+    out.push(`| ${name} | ${round(a.median)} | ${round(a.p99)} | ${round(a.cpuMicrosPerCall)} | ${round(b?.median)} | ${round(b?.p99)} |`);
+  }
+  out.push(`| **overhead: signed-in GET − pass-through** | **${round(wd.subjects[GATEWAY].median - wd.subjects[PASS].median)}** | | **${round((wd.subjects[GATEWAY].cpuMicrosPerCall ?? NaN) - (wd.subjects[PASS].cpuMicrosPerCall ?? NaN))}** | **${round(nd.subjects[GATEWAY].median - nd.subjects[PASS].median)}** | |`);
+  out.push('');
+  out.push('Hot-path building blocks (µs, median):');
+  out.push('');
+  out.push('| | workerd | Node |');
+  out.push('|---|---:|---:|');
+  for (const name of Object.keys(wd.components)) out.push(`| ${name} | ${round(wd.components[name].median)} | ${round(nd.components[name]?.median)} |`);
+  out.push('');
+  out.push(`Session: ${wd.facts.sealedSessionBytes} bytes sealed in KV, ${wd.facts.sessionPlaintextBytes ?? '?'} bytes of JSON (${Object.entries(wd.facts.sessionFieldBytes ?? {}).sort((a, b) => b[1] - a[1]).slice(0, 4).map(([k, v]) => `${k} ${v}`).join(', ')}). A local Miniflare KV get takes ${round(wd.localKvGetMs.meanOfBatch)} ms and ${round(wd.localKvGetCpuMicros)} µs of workerd CPU (the simulator, not production KV).`);
+  out.push('');
+  const p = r.inProcess.profile;
+  if (p && !p.error) {
+    out.push(`CPU profile of "${p.subject}" in workerd (V8 sampling profiler, ${p.calls} calls): self time by area, and the gateway's own functions with what they call.`);
+    out.push('');
+    out.push('| area (self time) | share | | gateway function (inclusive) | share |');
+    out.push('|---|---:|---|---|---:|');
+    for (let i = 0; i < 10; i++) {
+      const a = p.byArea[i];
+      const f = p.inclusiveSrc[i];
+      out.push(`| ${a ? a.name : ''} | ${a ? pct(a.share) : ''} | | ${f ? `\`${f.name.replace(/ · /, '` ')}` : ''} | ${f ? pct(f.share) : ''} |`);
+    }
+    out.push('');
+  }
+  out.push('## End to end through Miniflare');
+  out.push('');
+  out.push(`${r.plan.e2e.connections} keep-alive connections, ${r.plan.e2e.rounds} × ${r.plan.e2e.roundMs / 1000} s per variant, interleaved in rotating order; same stub upstream. Ratios are medians of per-round ratios (each round against the pass-through's run in the same round).`);
+  out.push('');
+  out.push('| | req/s | × pass-through (per-round range) | p50 ms | p99 ms | workerd CPU µs/req |');
+  out.push('|---|---:|---:|---:|---:|---:|');
+  for (const v of r.endToEnd.variants) {
+    const range = v.name === PASS ? '' : ` (${v.ratioRange.map((x) => x.toFixed(2)).join('–')})`;
+    out.push(`| ${v.name} | ${round(v.rps)} | ${v.ratio.toFixed(2)}${range} | ${round(v.latencyMs.median)} | ${round(v.latencyMs.p99)} | ${round(v.workerdCpuMicrosPerRequest)} |`);
+  }
+  out.push('');
+  const explain = e2eExplanation(r);
+  if (explain) {
+    out.push(explain.charAt(0).toUpperCase() + explain.slice(1));
+    out.push('');
+  }
+  out.push('## Per request type');
+  out.push('');
+  out.push('| request | KV reads | KV writes | IdP calls | upstream calls | IdP endpoints |');
+  out.push('|---|---:|---:|---:|---:|---|');
+  for (const row of r.perType.rows) {
+    if (row.skipped) out.push(`| ${row.type} | | | | | skipped: ${row.note} |`);
+    else out.push(`| ${row.type} | ${round(row.kvReads)} | ${round(row.kvWrites)} | ${round(row.idpCalls)} | ${round(row.upstreamCalls)} | ${endpoints(row)} |`);
+  }
+  out.push('');
+  const l = r.load;
+  out.push('## Concurrent sign-ins and signed-in requests');
+  out.push('');
+  out.push(`- ${l.signIns.attempted} concurrent sign-ins through the real local IdP: ${l.signIns.succeeded} ok, ${l.signIns.failed} failed, ${round(l.signIns.seconds)} s.`);
+  out.push(`- Then ${r.plan.load.requestsPerSession} signed-in requests per session, all sessions at once: ${l.requests.ok}/${l.requests.sent} ok, **${l.requests.errors} errors, ${l.requests.lostSessions} lost sessions, ${l.requests.wrongUser} answers for the wrong user**; ${round(l.requests.rps)} req/s, p50 ${round(l.requests.latencyMs.median)} ms, p99 ${round(l.requests.latencyMs.p99)} ms; ${round(l.requests.kvReadsPerRequest)} KV reads and ${round(l.requests.kvWritesPerRequest)} KV writes per request, ${l.requests.idpCalls} IdP calls.`);
+  out.push(`- Afterwards ${l.finalCheck.sessions - l.finalCheck.lost}/${l.finalCheck.sessions} sessions are still in KV and open at \`/_auth/userinfo\`.`);
+  out.push('');
+  const b = r.bundle;
+  out.push('## Bundle');
+  out.push('');
+  out.push('| `wrangler deploy --dry-run` | raw | gzipped (wrangler) | gzip -9 |');
+  out.push('|---|---:|---:|---:|');
+  out.push(`| as configured (wrangler.toml) | ${kib(b.asConfigured.rawBytes)} | ${b.asConfigured.wrangler?.gzipKiB ?? '–'} KiB | ${kib(b.asConfigured.gzipBytes)} |`);
+  out.push(`| with \`--minify\` | ${kib(b.minified.rawBytes)} | ${b.minified.wrangler?.gzipKiB ?? '–'} KiB | ${kib(b.minified.gzipBytes)} |`);
+  out.push('');
+  out.push(`Largest parts (minified, esbuild metafile): ${b.composition.slice(0, 8).map((p) => `${p.name} ${kib(p.bytes)}`).join(', ')}.`);
+  for (const w of b.whatIf ?? []) out.push(`What if ${w.change}: ${kib(w.gzipBytes)} gzipped minified (now ${kib(w.baselineGzipBytes)}; gzip -9 of esbuild's output).`);
+  out.push('');
+  out.push('## Method');
+  out.push('');
+  out.push(method(r));
+  return `${out.join('\n')}\n`;
+}
+
+/** @param {any} r */
+function method(r) {
+  const e = r.plan.e2e;
+  const w = r.plan.workerd;
+  return `- **One run, one machine.** \`npm run bench\` (bench/run.mjs) bundles the workers with esbuild, starts a stub
+  upstream (node:http, own process), the local IdP (scripts/idp.mjs) and one plain Miniflare (workerd) process per
+  worker, signs in through the gateway for real, and measures everything below against the same upstream. The bench
+  runs the gateway as the local demo does (plain HTTP on 127.0.0.1, \`DEV_ALLOW_HTTP\`), with
+  \`ROUTES = [{ path = "/assets/**", auth = "public" }]\`. Other processes on the machine skew every number: the load
+  average at start and end is recorded above.
+- **In-process CPU.** bench/workers/subjects.ts calls the production handler (\`src/index.ts\`, unchanged) and a bare
+  pass-through (bench/workers/passthrough.ts) as functions on the same request (a Chrome page load's headers plus the
+  real session cookie), with an in-memory KV holding the real sealed session and a stub \`fetch\` for the upstream:
+  no I/O inside a timed call. "stub upstream only" is the harness both pay (building the request, the stub's answer).
+  *workerd wall*: \`performance.now()\` has 1 ms resolution there (and on Cloudflare advances only across I/O), so
+  each sample times n back-to-back calls (n sized to ~${w.targetMs} ms) between two timer ticks, minus a tick's cost;
+  ${w.rounds} samples per subject, interleaved. Median/p99 are of those per-sample means, so p99 understates
+  single-request tails. *workerd CPU*: the on-CPU time of that workerd process (/proc schedstat, all threads, so
+  background GC counts) over ${w.cpuRounds} × ${w.cpuMs} ms of calls per subject, divided by the calls: a mean that,
+  unlike wall time, does not grow when other processes take the core. *Node 22*: the same bundle, each call timed alone
+  (µs clock) for a true per-call distribution; Node's Request/Headers are JavaScript and its WebCrypto runs each
+  operation on a thread pool, so Node's numbers for anything with crypto are wall time including that hop — trust
+  workerd there. Building blocks (HKDF, AES-GCM, JSON.parse, Hono dispatch, URL, header building) are reimplemented
+  with the parameters of \`src/\`. The CPU profile is V8's sampling profiler through workerd's inspector (a separate
+  instance, so the timed ones never had a debugger attached); self time is mapped to source modules through the
+  bundle's module comments.
+- **End to end.** A closed-loop generator (bench/lib/load.mjs, node:http, ${e.connections} keep-alive connections)
+  drives each variant for ${e.rounds} rounds × ${e.roundMs / 1000} s, variants interleaved in rotating order; every
+  answer is checked (200, and the upstream saw the right \`X-User\`). Each round's req/s is divided by the
+  pass-through's in the same round and the median of those ratios is reported, with their range. Locally the runtime's
+  own per-request cost dominates (the pass-through itself costs ~1 ms of workerd CPU per request), and Miniflare's KV
+  simulator runs inside the same workerd, costing it ~0.5 ms of CPU per get — production KV is a network read that
+  costs the Worker latency, not CPU. The "in-memory KV" variant (bench/workers/counted.ts with BENCH_MEMORY_KV) is the
+  same gateway on a Map-backed KV, to separate the two. workerd CPU per request is that variant's process's on-CPU
+  time over the round (/proc schedstat), per request.
+- **Counts.** bench/workers/counted.ts wraps the KV binding in a counting Proxy and tracks \`waitUntil\` work (so
+  writes after the response count); IdP calls are counted at the IdP's HTTP server (node:diagnostics_channel) in
+  windows that hold only the gateway's requests; upstream calls at the stub upstream. Steady-state rows are averages
+  over 20 requests with one session. "first of an isolate" rows are the first requests a fresh isolate serves
+  (discovery, JWKS). Refresh is probed with a client (offline_access) whose access tokens live 2 s, requested 1.2 s
+  after sign-in: due under a REFRESH_MARGIN rule and under a half-lifetime rule.
+- **Load.** ${r.plan.load.signIns} sign-ins run concurrently through the real IdP (distinct users); then every session
+  sends ${r.plan.load.requestsPerSession} requests one after another, all sessions at once, and each answer must come
+  back 200 for its own user; a 302/401 counts as a lost session. Afterwards every session must still be in KV and open
+  at \`/_auth/userinfo\`.
+- **Bundle.** \`wrangler deploy --dry-run --outdir\` as configured and with \`--minify\`: wrangler's own gzip
+  figure, and gzip -9 of its output. Composition from an esbuild metafile of the same entry, minified; the what-if is
+  the same build with an import alias, src/ untouched.`;
+}

@@ -1,0 +1,60 @@
+/**
+ * KV in a Map for the bench: async like the real binding, but without I/O, so a timed call measures
+ * CPU only. Counts every call. Covers what the gateway uses: get (text/json), getWithMetadata,
+ * put (with metadata; expirations are not enforced: bench runs are minutes long), delete, list by prefix.
+ */
+interface Entry {
+  value: string;
+  metadata: unknown;
+}
+
+type GetType = 'text' | 'json' | { type?: 'text' | 'json' } | undefined;
+
+function decode(value: string, type: GetType): unknown {
+  const kind = typeof type === 'string' ? type : type?.type;
+  return kind === 'json' ? JSON.parse(value) : value;
+}
+
+export class MemoryKv {
+  readonly data = new Map<string, Entry>();
+  reads = 0;
+  writes = 0;
+  deletes = 0;
+
+  /** Preloads a value without counting it. */
+  seed(key: string, value: string, metadata: unknown = null): void {
+    this.data.set(key, { value, metadata });
+  }
+
+  async get(key: string, type?: GetType): Promise<unknown> {
+    this.reads++;
+    const entry = this.data.get(key);
+    return entry ? decode(entry.value, type) : null;
+  }
+
+  async getWithMetadata(key: string, type?: GetType): Promise<{ value: unknown; metadata: unknown }> {
+    this.reads++;
+    const entry = this.data.get(key);
+    return entry ? { value: decode(entry.value, type), metadata: entry.metadata } : { value: null, metadata: null };
+  }
+
+  async put(key: string, value: string, options?: { metadata?: unknown }): Promise<void> {
+    this.writes++;
+    this.data.set(key, { value: String(value), metadata: options?.metadata ?? null });
+  }
+
+  async delete(key: string): Promise<void> {
+    this.deletes++;
+    this.data.delete(key);
+  }
+
+  async list(options?: { prefix?: string }): Promise<{ keys: { name: string; metadata?: unknown }[]; list_complete: true; cacheStatus: null }> {
+    this.reads++;
+    const prefix = options?.prefix ?? '';
+    const keys = [...this.data]
+      .filter(([name]) => name.startsWith(prefix))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([name, entry]) => (entry.metadata === null ? { name } : { name, metadata: entry.metadata }));
+    return { keys, list_complete: true, cacheStatus: null };
+  }
+}
