@@ -18,6 +18,9 @@ export default defineConfig({
           UPSTREAM_URL: inject('upstreamUrl'),
           DEV_ALLOW_HTTP: 'true',
           TEST_ISSUER_URL: inject('testIssuerUrl'),
+          // Tests play "another isolate" by changing KV directly, which the isolate session cache would
+          // hide for its TTL; test/gateway/session-cache.test.ts covers the cache with its default.
+          SESSION_CACHE_TTL: '0',
         },
       },
     })),

@@ -28,6 +28,8 @@ export interface Config {
   userClaim: string;
   idleTtl: number;
   maxTtl: number;
+  /** Seconds a decrypted session is reused in the isolate without reading KV (delays remote logout by as much). */
+  sessionCacheTtl: number;
   clockSkew: number;
   idpTimeoutMs: number;
   /** Effective dev relaxation: requested AND the issuer is on loopback. Requests must be too. */
@@ -161,6 +163,7 @@ export function parseConfig(env: Record<string, unknown>): { config: Config } | 
       userClaim: s.USER_CLAIM,
       idleTtl: s.SESSION_IDLE_TTL,
       maxTtl: s.SESSION_MAX_TTL,
+      sessionCacheTtl: s.SESSION_CACHE_TTL,
       clockSkew: s.CLOCK_SKEW,
       idpTimeoutMs: s.IDP_TIMEOUT * 1000,
       devAllowHttp,

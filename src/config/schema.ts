@@ -82,6 +82,7 @@ export const settingsSchema = v.object({
   USER_CLAIM: v.optional(claimName, 'sub'),
   SESSION_IDLE_TTL: v.optional(intFromEnv(60, 31_536_000), 86_400),
   SESSION_MAX_TTL: v.optional(intFromEnv(60, 31_536_000), 604_800),
+  SESSION_CACHE_TTL: v.optional(intFromEnv(0, 60), 10),
   CLOCK_SKEW: v.optional(intFromEnv(0, 300), 30),
   REFRESH_MARGIN: v.optional(intFromEnv(0, 3600), 60),
   IDP_OUTAGE_GRACE: v.optional(intFromEnv(0, 86_400), 300),

@@ -28,7 +28,7 @@ export function createContext(request: Request, env: Env, waitUntil: (p: Promise
   const url = new URL(request.url);
   let store = stores.get(config);
   if (!store) {
-    store = new KvSessionStore(config.sessions, config.sessionSecrets);
+    store = new KvSessionStore(config.sessions, config.sessionSecrets, config.sessionCacheTtl);
     stores.set(config, store);
   }
   return {

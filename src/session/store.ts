@@ -1,5 +1,5 @@
 import { deriveKey, open, seal } from '../crypto/aead';
-import { fromBase64Url, randomToken } from '../crypto/encoding';
+import { fromBase64Url, randomToken, timingSafeEqual } from '../crypto/encoding';
 import { GatewayError } from '../http/errors';
 import type { Session } from './model';
 
@@ -48,11 +48,31 @@ async function sessionKey(serverSecret: Uint8Array, handle: SessionHandle): Prom
   return deriveKey(ikm, new Uint8Array(0), `edgegate/session/v1/${handle.id}`);
 }
 
+/** Bounds the isolate cache: at ~2 KB a session, 1000 entries stay far below an isolate's 128 MB. */
+const CACHE_MAX_ENTRIES = 1000;
+
+interface CacheEntry {
+  secret: string;
+  session: Session;
+  /** Epoch milliseconds after which KV is read again. */
+  until: number;
+}
+
 export class KvSessionStore {
+  /**
+   * Decrypted sessions of this isolate, for `cacheTtl` seconds: a signed-in user's next requests
+   * cost no KV read, key derivation or decryption. Keyed by id, and a hit also needs the cookie's
+   * secret, so the cache never opens a session the secret would not. Changes made in this isolate
+   * (refresh, touch, logout) update it at once; changes made elsewhere are seen after `cacheTtl`.
+   */
+  private readonly cache = new Map<string, CacheEntry>();
+
   constructor(
     private readonly kv: KVNamespace,
     /** First encrypts, all decrypt. */
     private readonly secrets: Uint8Array[],
+    /** Seconds a decrypted session is reused without reading KV; 0 disables the cache. */
+    private readonly cacheTtl = 0,
   ) {}
 
   newHandle(): SessionHandle {
@@ -60,6 +80,18 @@ export class KvSessionStore {
   }
 
   async load(handle: SessionHandle): Promise<Session | null> {
+    const cached = this.cache.get(handle.id);
+    if (cached) {
+      // A wrong secret must not evict the entry: knowing an id would otherwise let anyone flush it.
+      if (cached.until <= Date.now()) this.cache.delete(handle.id);
+      else if (timingSafeEqual(cached.secret, handle.secret)) return cached.session;
+    }
+    const session = await this.read(handle);
+    if (session) this.remember(handle, session);
+    return session;
+  }
+
+  private async read(handle: SessionHandle): Promise<Session | null> {
     let sealed: string | null;
     try {
       sealed = await this.kv.get(kvKey(handle.id), 'text');
@@ -86,8 +118,27 @@ export class KvSessionStore {
     try {
       await this.kv.put(kvKey(handle.id), sealed, { expirationTtl: Math.max(KV_MIN_TTL, until - now) });
     } catch (error) {
+      this.cache.delete(handle.id);
       throw storeError(error, 'write');
     }
+    this.remember(handle, session);
+  }
+
+  private remember(handle: SessionHandle, session: Session): void {
+    if (this.cacheTtl <= 0) return;
+    this.cache.delete(handle.id);
+    if (this.cache.size >= CACHE_MAX_ENTRIES) {
+      // Maps iterate in insertion order, so the first key is the least recently stored.
+      const oldest = this.cache.keys().next().value;
+      if (oldest !== undefined) this.cache.delete(oldest);
+    }
+    // Frozen: callers share this object, so an accidental in-place change must fail, not leak across requests.
+    this.cache.set(handle.id, { secret: handle.secret, session: Object.freeze(session), until: Date.now() + this.cacheTtl * 1000 });
+  }
+
+  /** For tests and the benchmark: how many sessions this isolate holds decrypted. */
+  get cachedSessions(): number {
+    return this.cache.size;
   }
 
   async delete(handle: SessionHandle): Promise<void> {
@@ -96,6 +147,7 @@ export class KvSessionStore {
 
   /** Ends a session known only by its id: logout from the IdP finds ids, never per-session secrets. */
   async deleteById(id: string): Promise<void> {
+    this.cache.delete(id);
     try {
       await this.kv.delete(kvKey(id));
     } catch (error) {

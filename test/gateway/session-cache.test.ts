@@ -1,0 +1,79 @@
+// The isolate session cache (SESSION_CACHE_TTL): fewer KV reads for a signed-in user, never a session
+// the cookie's secret would not open, and changes made in this isolate seen at once.
+import { env } from 'cloudflare:workers';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { gateway } from '../support/gateway';
+import { signIn } from '../support/flows';
+import { API } from './helpers';
+
+const kv = (env as unknown as { SESSIONS: KVNamespace }).SESSIONS;
+
+/** A KV binding that counts reads, over the real one. */
+function countingKv() {
+  const counts = { get: 0 };
+  const wrapped = {
+    get: (...args: Parameters<KVNamespace['get']>) => {
+      counts.get++;
+      return (kv.get as (...a: unknown[]) => unknown)(...args);
+    },
+    put: kv.put.bind(kv),
+    delete: kv.delete.bind(kv),
+    list: kv.list.bind(kv),
+    getWithMetadata: kv.getWithMetadata.bind(kv),
+  };
+  return { counts, binding: wrapped as unknown as KVNamespace };
+}
+
+afterEach(() => vi.useRealTimers());
+
+describe('isolate session cache', () => {
+  it('serves repeated requests of a signed-in user without reading KV (default 10 s)', async () => {
+    const { counts, binding } = countingKv();
+    const gw = gateway({ SESSION_CACHE_TTL: undefined, SESSIONS: binding });
+    await signIn(gw, { user: 'alice' });
+    const before = counts.get;
+    for (let i = 0; i < 5; i++) expect((await gw.fetch('/', { headers: API })).status).toBe(200);
+    expect(counts.get - before).toBe(0);
+  });
+
+  it('reads KV again after the TTL, and then sees a session ended elsewhere', async () => {
+    const gw = gateway({ SESSION_CACHE_TTL: '5' });
+    await signIn(gw, { user: 'alice' });
+    const [id] = gw.jar.get('__Host-edgegate')!.split('.');
+    await kv.delete(`session:${id}`);
+    // Within the TTL the isolate still trusts what it decrypted (the documented delay).
+    expect((await gw.fetch('/', { headers: API })).status).toBe(200);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + 6_000);
+    expect((await gw.fetch('/', { headers: API })).status).toBe(401);
+  });
+
+  it('never opens a cached session for a cookie with the right id but another secret', async () => {
+    const gw = gateway({ SESSION_CACHE_TTL: '10' });
+    await signIn(gw, { user: 'alice' });
+    const [id, secret] = gw.jar.get('__Host-edgegate')!.split('.') as [string, string];
+    const forged = `${id}.${secret.slice(0, -1)}${secret.endsWith('A') ? 'B' : 'A'}`;
+    const res = await gw.fetch('/', { headers: { ...API, cookie: `__Host-edgegate=${forged}` }, cookies: false, store: false });
+    expect(res.status).toBe(401);
+    // And the real cookie still works afterwards.
+    expect((await gw.fetch('/', { headers: API })).status).toBe(200);
+  });
+
+  it('forgets a session logged out in this isolate at once', async () => {
+    const gw = gateway({ SESSION_CACHE_TTL: '60' });
+    await signIn(gw, { user: 'alice' });
+    const cookie = gw.jar.get('__Host-edgegate')!;
+    await gw.fetch('/_auth/logout', { method: 'POST', headers: API });
+    const res = await gw.fetch('/', { headers: { ...API, cookie: `__Host-edgegate=${cookie}` }, cookies: false });
+    expect(res.status).toBe(401);
+  });
+
+  it('stays bounded under many distinct sessions', async () => {
+    const { KvSessionStore } = await import('../../src/session/store');
+    const store = new KvSessionStore(kv, [new TextEncoder().encode('x'.repeat(40))], 60);
+    const now = Math.floor(Date.now() / 1000);
+    const session = { v: 1, sub: 's', claims: {}, idToken: 'x', accessToken: undefined, refreshToken: undefined, accessTokenExpiresAt: undefined, sid: undefined, createdAt: now, lastSeenAt: now, expiresAt: now + 3600 } as const;
+    for (let i = 0; i < 1100; i++) await store.save(store.newHandle(), { ...session }, 3600, now);
+    expect(store.cachedSessions).toBe(1000);
+  });
+});
