@@ -171,12 +171,14 @@ async function walk(start, options, steps) {
     }
 
     const html = await response.text();
-    if (response.status !== 200) {
-      throw new Error(`IdP answered ${response.status} at ${request.url.href}: ${pageText(html)}`);
-    }
     const form = parseForm(html, request.url);
+    // form_post: the answer for the client, an error response included (oidc-provider sends those
+    // with status 400), is an auto-submitted form to another origin.
     if (form && new URL(form.action).origin !== idpOrigin) {
       return { method: 'POST', url: form.action, body: new URLSearchParams([...form.fields]) };
+    }
+    if (response.status !== 200) {
+      throw new Error(`IdP answered ${response.status} at ${request.url.href}: ${pageText(html)}`);
     }
     if (form && steps.fill(form)) {
       request = { method: 'POST', url: new URL(form.action), body: new URLSearchParams([...form.fields]) };

@@ -1,18 +1,27 @@
 import * as oauth from 'oauth4webapi';
+import type { JWTPayload } from 'jose';
 import type { Config } from '../config';
 import { GatewayError } from '../http/errors';
 import type { Transaction } from '../session/transaction';
 import { identityClaims, type Session } from '../session/model';
-import { idpResponseError, type Provider } from './provider';
+import type { Provider } from './provider';
 import { idTokenError, verifyIdToken } from './id-token';
+import { validateCodeIdToken, validateIdTokenOnly, type FrontChannelIdToken } from './front-channel';
+import { isStaleAuthTime, loginHref, rethrow, staleAuthTime, tokenError } from './sign-in-errors';
 
 /** What a completed sign-in yields: the session's identity and token fields. */
 export type SignInResult = Pick<Session, 'sub' | 'claims' | 'idToken' | 'accessToken' | 'refreshToken' | 'accessTokenExpiresAt' | 'sid'>;
 
+type IdClaims = JWTPayload & { sub: string };
+
 /**
- * The redirect back from the IdP (Core 3.1.2.5 – 3.1.3.7): state and `iss` (RFC 9207) first, then
- * the code is redeemed with the PKCE verifier, the ID token verified, and UserInfo read when the ID
- * token lacks the profile claims the scopes asked for.
+ * The authorization response (Core 3.1.2.5 – 3.1.3.7, 3.2.2.5 – 3.2.2.11, 3.3.2.5 – 3.3.3.8), by
+ * OIDC_RESPONSE_TYPE:
+ * - `code`: state and `iss` (RFC 9207), then the code is redeemed with the PKCE verifier;
+ * - `code id_token`: the front-channel ID token is verified first (signature, iss, aud, nonce, exp,
+ *   `c_hash` over the code), then the code is redeemed; both ID tokens must name the same iss and sub;
+ * - `id_token`: the ID token is all there is (nonce mandatory; no tokens for API calls).
+ * Then the acr a step-up asked for, and UserInfo when the ID token lacks the claims the scopes asked for.
  */
 export async function completeSignIn(
   provider: Provider,
@@ -22,20 +31,43 @@ export async function completeSignIn(
   redirectUri: string,
   now: number,
 ): Promise<SignInResult> {
-  const { as, client, clientAuth, httpOptions } = provider;
-
-  let params: URLSearchParams;
-  try {
-    params = oauth.validateAuthResponse(as, client, callbackParams, tx.state);
-  } catch (error) {
-    if (error instanceof oauth.AuthorizationResponseError) throw authorizationError(error, tx);
-    throw new GatewayError('callback_invalid', 'The sign-in response was not valid for this sign-in. Please try again.', {
-      detail: `authorization response rejected: ${(error as Error).message}`,
-      retryHref: loginHref(tx),
-      cause: error,
-    });
+  switch (config.responseType) {
+    case 'code': {
+      const params = validated(() => oauth.validateAuthResponse(provider.as, provider.client, callbackParams, tx.state), tx);
+      return finish(provider, config, tx, now, await redeemCode(provider, config, params, tx, redirectUri, now));
+    }
+    case 'code id_token': {
+      const front = await validateCodeIdToken(provider, config, callbackParams, tx, now).catch((error: unknown) => rethrow(error, tx));
+      const redeemed = await redeemCode(provider, config, front.params, tx, redirectUri, now);
+      // Core 3.3.3.6 / 3.3.2.12: both ID tokens are about the same user, from the same issuer.
+      if (redeemed.idClaims.iss !== front.claims.iss || redeemed.idClaims.sub !== front.claims.sub) {
+        throw idTokenError(new Error('the token endpoint ID token names another iss or sub than the authorization response one'));
+      }
+      return finish(provider, config, tx, now, redeemed);
+    }
+    case 'id_token': {
+      const front: FrontChannelIdToken = await validateIdTokenOnly(provider, config, callbackParams, tx, now).catch((error: unknown) => rethrow(error, tx));
+      return finish(provider, config, tx, now, { idToken: front.idToken, idClaims: front.claims });
+    }
   }
+}
 
+interface Redeemed {
+  idToken: string;
+  idClaims: IdClaims;
+  tokens?: oauth.TokenEndpointResponse;
+}
+
+function validated(run: () => URLSearchParams, tx: Transaction): URLSearchParams {
+  try {
+    return run();
+  } catch (error) {
+    return rethrow(error, tx);
+  }
+}
+
+async function redeemCode(provider: Provider, config: Config, params: URLSearchParams, tx: Transaction, redirectUri: string, now: number): Promise<Redeemed> {
+  const { as, client, clientAuth, httpOptions } = provider;
   let tokens: oauth.TokenEndpointResponse;
   try {
     const response = await oauth.authorizationCodeGrantRequest(as, client, clientAuth, params, redirectUri, tx.verifier, httpOptions);
@@ -46,19 +78,15 @@ export async function completeSignIn(
       ...(tx.max_age !== undefined ? { maxAge: tx.max_age } : {}),
     });
   } catch (error) {
-    if (tx.max_age !== undefined && isStaleAuthTime(error)) {
-      // The IdP returned a valid ID token but did not re-authenticate as max_age asked (Core
-      // 3.1.2.1): the same outcome as an acr it did not meet below, not a broken IdP response.
-      throw new GatewayError('forbidden', 'This page needs a more recent sign-in than the identity provider performed.', {
-        detail: `step-up: asked for max_age ${tx.max_age}, the ID token's auth_time is older`,
-        retryHref: loginHref(tx),
-      });
-    }
+    if (tx.max_age !== undefined && isStaleAuthTime(error)) throw staleAuthTime(tx);
     throw tokenError(error, tx);
   }
-
   const idToken = tokens.id_token!;
   const idClaims = await verifyIdToken(provider, config, idToken, { nonce: tx.nonce, now });
+  return { idToken, idClaims, tokens };
+}
+
+async function finish(provider: Provider, config: Config, tx: Transaction, now: number, { idToken, idClaims, tokens }: Redeemed): Promise<SignInResult> {
   if (tx.acr_values && !(typeof idClaims['acr'] === 'string' && tx.acr_values.includes(idClaims['acr']))) {
     // acr_values is only a request (Core 3.1.2.1); the IdP may sign the user in more weakly.
     throw new GatewayError('forbidden', 'This page needs a stronger sign-in than the identity provider performed.', {
@@ -68,7 +96,7 @@ export async function completeSignIn(
   }
 
   let userinfo: Record<string, unknown> | undefined;
-  if (tokens.access_token && needsUserInfo(config.scopes, idClaims) && as.userinfo_endpoint) {
+  if (tokens?.access_token && needsUserInfo(config.scopes, idClaims) && provider.as.userinfo_endpoint) {
     userinfo = await fetchUserInfo(provider, tokens.access_token, idClaims.sub);
   }
 
@@ -76,9 +104,9 @@ export async function completeSignIn(
     sub: idClaims.sub,
     claims: identityClaims(idClaims, userinfo),
     idToken,
-    accessToken: tokens.access_token,
-    refreshToken: tokens.refresh_token,
-    accessTokenExpiresAt: typeof tokens.expires_in === 'number' ? now + tokens.expires_in : undefined,
+    accessToken: tokens?.access_token,
+    refreshToken: tokens?.refresh_token,
+    accessTokenExpiresAt: typeof tokens?.expires_in === 'number' ? now + tokens.expires_in : undefined,
     sid: typeof idClaims['sid'] === 'string' ? idClaims['sid'] : undefined,
   };
 }
@@ -106,55 +134,4 @@ export async function fetchUserInfo(provider: Provider, accessToken: string, sub
       cause: error,
     });
   }
-}
-
-/** oauth4webapi's max_age check failed: `auth_time` present and well-formed, but too old. */
-function isStaleAuthTime(error: unknown): boolean {
-  if (!(error instanceof oauth.OperationProcessingError) || error.code !== oauth.JWT_TIMESTAMP_CHECK) return false;
-  return (error.cause as { claim?: unknown } | undefined)?.claim === 'auth_time';
-}
-
-function loginHref(tx: Transaction): string {
-  return `/_auth/login?rd=${encodeURIComponent(tx.returnTo)}`;
-}
-
-const DENIED = new Set(['access_denied', 'unauthorized_client', 'consent_required', 'interaction_required', 'login_required', 'account_selection_required']);
-
-function authorizationError(error: oauth.AuthorizationResponseError, tx: Transaction): GatewayError {
-  const code = /^[\x20-\x7e]{1,64}$/.test(error.error) ? error.error : 'invalid_error_code';
-  const denied = DENIED.has(code);
-  return new GatewayError(
-    denied ? 'idp_denied' : 'idp_error',
-    denied
-      ? `The identity provider did not sign you in (${code}).`
-      : `The identity provider reported an error (${code}). Please try again later.`,
-    {
-      detail: `authorization error ${code}`,
-      retryHref: loginHref(tx),
-      extra: { idp_error: code },
-    },
-  );
-}
-
-function tokenError(error: unknown, tx: Transaction): GatewayError {
-  if (error instanceof GatewayError) return error;
-  if (error instanceof oauth.ResponseBodyError) {
-    // An expired or already-used code: the user can simply start again.
-    if (error.error === 'invalid_grant') {
-      return new GatewayError('callback_invalid', 'This sign-in link has expired or was already used. Please sign in again.', {
-        detail: `token endpoint: invalid_grant (HTTP ${error.status})`,
-        retryHref: loginHref(tx),
-        cause: error,
-      });
-    }
-    return new GatewayError('idp_error', 'The identity provider refused to complete the sign-in.', {
-      detail: `token endpoint: ${error.error} (HTTP ${error.status})`,
-      cause: error,
-    });
-  }
-  const code = (error as { code?: string })?.code;
-  if (code === oauth.JWT_CLAIM_COMPARISON || code === oauth.JWT_TIMESTAMP_CHECK || (code === oauth.INVALID_RESPONSE && /JWT|ID Token/i.test((error as Error).message))) {
-    return idTokenError(error);
-  }
-  return idpResponseError(error, 'token endpoint');
 }

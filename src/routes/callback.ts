@@ -1,14 +1,35 @@
 import { GatewayError } from '../http/errors';
+import { log } from '../http/log';
 import { completeSignIn } from '../oidc/callback';
+import { interactionNeeded } from '../oidc/sign-in-errors';
 import type { Session } from '../session/model';
-import { clearTransactionCookie, findTransaction } from '../session/transaction';
-import { registerSession } from '../session/lifecycle';
+import { clearTransactionCookie, consumeResponse, findTransaction, RESUME_HINT_GRACE, resumeHintCookie } from '../session/transaction';
+import { endSession, registerSession } from '../session/lifecycle';
 import { redirectUri, type RequestContext } from './context';
 import { currentSession, sessionCookie } from './session';
+import { redirectToIdp, txCookieOptions } from './signin';
 
-/** `GET /_auth/callback`: finish the sign-in this browser started, then go back where it was. */
+/**
+ * The largest `form_post` body read. An authorization response is a code, a state, an `iss` and at
+ * most one ID token: a few KB even with large group claims. Anything bigger is not one.
+ */
+const MAX_FORM_POST_BYTES = 64 * 1024;
+
+/**
+ * `GET` (response_mode=query) or `POST` (form_post) `/_auth/callback`: finish the sign-in this
+ * browser started, then go back where it was. Only the configured response mode is accepted: an ID
+ * token must never arrive in a URL, and a code meant for a POST has no business in one either.
+ */
 export async function handleCallback(ctx: RequestContext): Promise<Response> {
-  const params = ctx.url.searchParams;
+  const expected = ctx.config.responseMode === 'form_post' ? 'POST' : 'GET';
+  if (ctx.request.method !== expected) {
+    throw new GatewayError('callback_invalid', 'This sign-in response did not arrive the way this gateway asked for it. Please sign in again.', {
+      detail: `callback by ${ctx.request.method}, but OIDC_RESPONSE_MODE = ${ctx.config.responseMode} answers by ${expected}`,
+      retryHref: '/_auth/login',
+    });
+  }
+  const params = expected === 'POST' ? await readFormPost(ctx.request) : ctx.url.searchParams;
+
   const states = params.getAll('state');
   if (states.length !== 1 || !states[0]) {
     throw new GatewayError('signin_state_invalid', 'This sign-in response does not belong to a sign-in started in this browser. Please sign in again.', {
@@ -25,14 +46,32 @@ export async function handleCallback(ctx: RequestContext): Promise<Response> {
     });
   }
   // The transaction is single-use whatever happens next.
-  const clearTx = clearTransactionCookie(ctx.mode, state);
+  const clearTx = clearTransactionCookie(txCookieOptions(ctx), state);
   try {
+    if (expected === 'POST' && !(await consumeResponse(ctx.config.sessions, state, ctx.now))) {
+      throw new GatewayError('callback_invalid', 'This sign-in response was already used. Please sign in again.', {
+        detail: 'replayed form_post authorization response',
+        retryHref: `/_auth/login?rd=${encodeURIComponent(tx.returnTo)}`,
+      });
+    }
     const provider = await ctx.provider();
-    const result = await completeSignIn(provider, ctx.config, params, tx, redirectUri(ctx), ctx.now);
+    let result;
+    try {
+      result = await completeSignIn(provider, ctx.config, params, tx, redirectUri(ctx), ctx.now);
+    } catch (error) {
+      const idpError = interactionNeeded(error, tx);
+      if (idpError === null) throw error;
+      // The silent attempt found no usable session at the IdP: sign in interactively, once (the new
+      // transaction is not silent, so its own failure ends on an error page, never in a loop).
+      log('info', 'silent_reauth_fallback', { idp_error: idpError });
+      return await redirectToIdp(ctx, tx.returnTo, [clearTx], tx.loginHint ? { loginHint: tx.loginHint } : {}, 303);
+    }
 
-    // A new id on every sign-in: a session id planted before sign-in is worthless after it.
+    // A new id on every sign-in: a session id planted before sign-in is worthless after it. (After a
+    // form_post the Lax session cookie is not sent, so an earlier session is left to expire.)
     const previous = await currentSession(ctx).catch(() => null);
-    if (previous) ctx.waitUntil(ctx.store.delete(previous.handle).catch(() => undefined));
+    // Ended everywhere (coordinator + KV + index), like any logout: it must not linger at other locations.
+    if (previous) ctx.waitUntil(endSession(ctx, previous.handle.id, previous.session, 'replaced').catch(() => undefined));
 
     const session: Session = {
       v: 1,
@@ -60,11 +99,47 @@ export async function handleCallback(ctx: RequestContext): Promise<Response> {
     });
     headers.append('set-cookie', clearTx);
     headers.append('set-cookie', sessionCookie(ctx, handle, session));
+    // Lets the next sign-in start silently once this session is over (routes/signin.ts).
+    if (ctx.config.silentReauth) headers.append('set-cookie', resumeHintCookie(ctx.mode, session.expiresAt - ctx.now + RESUME_HINT_GRACE));
     return new Response(null, { status: 303, headers });
   } catch (error) {
-    if (error instanceof GatewayError) {
-      error.headers['set-cookie'] = clearTx;
-    }
+    // A copy: errors may be shared between requests (a remembered discovery failure), cookies may not.
+    if (error instanceof GatewayError) throw error.with({ headers: { ...error.headers, 'set-cookie': clearTx } });
     throw error;
   }
+}
+
+/**
+ * The `form_post` body (OAuth 2.0 Form Post Response Mode 2): `application/x-www-form-urlencoded`,
+ * read up to MAX_FORM_POST_BYTES whatever Content-Length claims.
+ */
+async function readFormPost(request: Request): Promise<URLSearchParams> {
+  const type = request.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase();
+  if (type !== 'application/x-www-form-urlencoded') {
+    throw new GatewayError('bad_request', 'This sign-in response is not a form submission.', { detail: `form_post callback with content-type ${type ?? 'none'}` });
+  }
+  const tooLarge = () => new GatewayError('bad_request', 'This sign-in response is too large.', { status: 413, detail: `form_post body over ${MAX_FORM_POST_BYTES} bytes` });
+  const declared = Number(request.headers.get('content-length') ?? '0');
+  if (declared > MAX_FORM_POST_BYTES) throw tooLarge();
+  if (!request.body) return new URLSearchParams();
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_FORM_POST_BYTES) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new URLSearchParams(new TextDecoder().decode(body));
 }
