@@ -66,7 +66,9 @@ export async function refreshSession(provider: Provider, config: Config, session
       idClaims = await verifyIdToken(provider, config, tokens.id_token, { now });
     } catch (error) {
       const gatewayError = error as GatewayError;
-      if (gatewayError.code === 'idp_timeout' || gatewayError.code === 'idp_unreachable') return unavailable(gatewayError);
+      // The keys could not be read (JWKS down, slow, 5xx or garbage: oidc/jwks.ts) — the IdP's outage, not a
+      // bad token; it used to end the session (test/faults/idp-down.test.ts).
+      if (gatewayError.code === 'idp_timeout' || gatewayError.code === 'idp_unreachable' || gatewayError.code === 'idp_bad_response') return unavailable(gatewayError);
       return { outcome: 'rejected', reason: 'id_token_invalid', detail: gatewayError.detail ?? 'refreshed ID token rejected' };
     }
     // Core 12.2: same issuer, same subject, same audience as the ID token of the sign-in.

@@ -32,7 +32,7 @@ export async function handleBackchannelLogout(ctx: RequestContext): Promise<Resp
     const { replay } = sessionIndex(ctx.config.sessions, ctx.config.sessionSecrets);
     // Step 7: a jti already acted on is a replay, refused while the token could still be presented.
     if (await replay.seen(claims.iss, claims.jti, ctx.now)) throw new LogoutTokenError('replayed', 'this logout token was already used');
-    const ended = await endIdpSessions(ctx, claims);
+    const ended = await endIdpSessions(ctx, claims, 'backchannel_logout');
     await replay.remember(claims.iss, claims.jti, claims.exp + ctx.config.clockSkew, ctx.now);
     log('info', 'backchannel_logout', { by: claims.sid !== undefined ? 'sid' : 'sub', sessions_ended: ended });
     return new Response(null, { status: 200, headers: NO_STORE });

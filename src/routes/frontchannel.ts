@@ -30,11 +30,11 @@ export async function handleFrontchannelLogout(ctx: RequestContext): Promise<Res
   const cookies: Record<string, string> = {};
   const current = await currentSession(ctx).catch(() => null);
   if (current && current.session.sid === sid) {
-    await endSession(ctx, current.handle.id, current.session);
+    await endSession(ctx, current.handle.id, current.session, 'frontchannel_logout');
     cookies['set-cookie'] = clearSessionCookie(ctx);
     ended++;
   }
-  ended += await endIdpSessions(ctx, { sid });
+  ended += await endIdpSessions(ctx, { sid }, 'frontchannel_logout');
   log('info', 'frontchannel_logout', { sessions_ended: ended });
   return htmlResponse(200, { title: 'Signed out', paragraphs: ['Your session here has ended.'] }, { ...headers, ...cookies });
 }

@@ -1,6 +1,9 @@
+import type { Config } from '../config';
+import { refreshWithCoordinator } from '../coordinator/refresh';
+import { activeCoordinator, forgetSession, revokeEverywhere, revokedElsewhere } from '../coordinator/revocation';
 import { GatewayError } from '../http/errors';
 import { log } from '../http/log';
-import { refreshSession } from '../oidc/refresh';
+import { refreshSession, type RefreshedTokens, type RefreshResult } from '../oidc/refresh';
 import type { RequestContext } from '../routes/context';
 import type { Current } from '../routes/session';
 import { sessionIndex, type IndexEntry } from './index-store';
@@ -14,20 +17,37 @@ import type { SessionHandle } from './store';
  * already refresh? → only then end the session. Transient IdP failures never log anyone out.
  *
  * KV shapes this (README "Token lifecycle"): a write propagates in about 60 s, one write per second per
- * key, so the session is written only when its tokens change, never on every request.
+ * key, so the session is written only when its tokens change, never on every request. With the
+ * COORDINATOR binding, "one refresh at a time" and "ended" hold across the edge (src/coordinator).
  */
 
-type FlightResult = { kind: 'fresh'; current: Current } | { kind: 'ended' } | { kind: 'unavailable'; error: GatewayError };
-
-/** Refreshes in progress in this isolate, by session id: concurrent requests of a session share one. */
-const inFlight = new Map<string, Promise<FlightResult>>();
+export type FlightResult = { kind: 'fresh'; current: Current } | { kind: 'ended' } | { kind: 'unavailable'; error: GatewayError };
 
 /**
  * After a transient IdP failure, other sessions do not try again for this long: during an outage each
  * attempt would cost a request IDP_TIMEOUT seconds. Within IDP_OUTAGE_GRACE they are served meanwhile.
  */
-const OUTAGE_RETRY_AFTER = 10;
-const outages = new Map<string, { since: number; until: number; error: GatewayError }>();
+export const OUTAGE_RETRY_AFTER = 10;
+/**
+ * What this isolate keeps between requests, per configuration (the config is parsed once per isolate,
+ * so in production this is per isolate; tests that build several gateways get one each, like isolates).
+ */
+interface IsolateState {
+  /** Refreshes in progress, by session id: concurrent requests of a session share one. */
+  inFlight: Map<string, Promise<FlightResult>>;
+  outage: { since: number; until: number; error: GatewayError } | undefined;
+}
+
+const isolates = new WeakMap<Config, IsolateState>();
+
+function isolateState(config: Config): IsolateState {
+  let state = isolates.get(config);
+  if (!state) {
+    state = { inFlight: new Map(), outage: undefined };
+    isolates.set(config, state);
+  }
+  return state;
+}
 
 /**
  * Returns the session ready for use: as is, refreshed, or null when it has ended (the caller treats
@@ -38,28 +58,39 @@ export async function keepFresh(ctx: RequestContext, current: Current): Promise<
   const { config, now } = ctx;
   const session = current.session;
   const expiry = tokenExpiry(session);
-  if (expiry === undefined || !refreshDue(session, expiry, now, config.refreshMargin)) return current;
+  const due = expiry !== undefined && refreshDue(session, expiry, now, config.refreshMargin);
+  const state = isolateState(config);
+  const outage = state.outage !== undefined && state.outage.since <= now && now < state.outage.until ? state.outage : undefined;
+
+  if (due && session.refreshToken && !outage) {
+    const coordinator = activeCoordinator(ctx);
+    const result = await singleFlight(state, current.handle.id, () => (coordinator ? refreshWithCoordinator(ctx, current, coordinator) : refreshNow(ctx, current)));
+    return settle(ctx, current, result, expiry);
+  }
+
+  // Not refreshing now: the session stands unless it was ended elsewhere.
+  if (await revokedElsewhere(ctx, current.handle.id)) return null;
+  if (!due) return current;
 
   if (!session.refreshToken) {
     // Nothing can renew these tokens. By default the session ends with them; SESSION_OUTLIVES_TOKENS
     // lets it run to SESSION_IDLE_TTL / SESSION_MAX_TTL instead.
     if (config.sessionOutlivesTokens || now < expiry) return current;
     log('info', 'session_ended', { reason: 'tokens_expired' });
-    await endSession(ctx, current.handle.id, session);
+    await endSession(ctx, current.handle.id, session, 'tokens_expired');
     return null;
   }
+  return settle(ctx, current, { kind: 'unavailable', error: outage!.error }, expiry);
+}
 
-  const outage = outages.get(config.issuer);
-  const deferred = outage !== undefined && outage.since <= now && now < outage.until;
-  const result: FlightResult = deferred ? { kind: 'unavailable', error: outage.error } : await singleFlight(current.handle.id, () => refreshNow(ctx, current));
-
+function settle(ctx: RequestContext, current: Current, result: FlightResult, expiry: number): Current | null {
   switch (result.kind) {
     case 'fresh':
       return result.current;
     case 'ended':
       return null;
     case 'unavailable':
-      if (now < expiry + config.idpOutageGrace) return current;
+      if (ctx.now < expiry + ctx.config.idpOutageGrace) return current;
       throw result.error;
   }
 }
@@ -74,79 +105,102 @@ function refreshDue(session: Session, expiry: number, now: number, margin: numbe
   return now >= expiry - effectiveMargin;
 }
 
-function singleFlight(id: string, run: () => Promise<FlightResult>): Promise<FlightResult> {
-  let flight = inFlight.get(id);
+function singleFlight(state: IsolateState, id: string, run: () => Promise<FlightResult>): Promise<FlightResult> {
+  let flight = state.inFlight.get(id);
   if (!flight) {
-    flight = run().finally(() => inFlight.delete(id));
-    inFlight.set(id, flight);
+    flight = run().finally(() => state.inFlight.delete(id));
+    state.inFlight.set(id, flight);
   }
   return flight;
 }
 
-async function refreshNow(ctx: RequestContext, current: Current): Promise<FlightResult> {
-  const { config, now } = ctx;
-  const { handle, session } = current;
-
-  let result;
+/** The refresh token grant, with discovery failures and unexpected errors as "unavailable". */
+export async function redeem(ctx: RequestContext, session: Session): Promise<RefreshResult> {
   try {
-    result = await refreshSession(await ctx.provider(), config, session, now);
+    return await refreshSession(await ctx.provider(), ctx.config, session, ctx.now);
   } catch (error) {
     // Discovery failed (the IdP is down and this isolate has not met it yet), or an unexpected error.
     const gatewayError = error instanceof GatewayError ? error : new GatewayError('internal', 'Something went wrong in the gateway. Please try again.', { cause: error });
-    result = { outcome: 'unavailable' as const, error: gatewayError };
+    return { outcome: 'unavailable', error: gatewayError };
   }
+}
 
+/** KV-only refresh: the in-isolate single flight is all the coordination there is. */
+export async function refreshNow(ctx: RequestContext, current: Current): Promise<FlightResult> {
+  const { handle, session } = current;
+  const result = await redeem(ctx, session);
   switch (result.outcome) {
     case 'refreshed': {
       // A logout (from the IdP, or in another tab) may have ended the session while the IdP was
       // answering: never bring it back by writing it again.
       if (!(await ctx.store.load(handle))) return { kind: 'ended' };
-      const { tokens } = result;
-      const refreshed: Session = {
-        ...session,
-        idToken: tokens.idToken,
-        accessToken: tokens.accessToken,
-        refreshToken: tokens.refreshToken,
-        accessTokenExpiresAt: tokens.accessTokenExpiresAt,
-        claims: tokens.claims,
-        tokensAt: now,
-        // Written anyway, so the idle timeout moves too and touchIfDue has nothing left to write.
-        lastSeenAt: now,
-      };
-      await ctx.store.save(handle, refreshed, config.idleTtl, now);
-      outages.delete(config.issuer);
-      if (result.warning) log('warn', 'session_claims_not_updated', { detail: result.warning });
-      log('info', 'session_refreshed', { rotated: tokens.refreshToken !== session.refreshToken, expires_in: tokens.accessTokenExpiresAt === undefined ? null : tokens.accessTokenExpiresAt - now });
+      const refreshed = refreshedSession(session, result.tokens, ctx.now);
+      await ctx.store.save(handle, refreshed, ctx.config.idleTtl, ctx.now);
+      refreshSucceeded(ctx, session, refreshed, result.warning);
       return { kind: 'fresh', current: { handle, session: refreshed } };
     }
-    case 'rejected': {
-      if (result.reason === 'invalid_grant') {
-        // Another isolate may have used (and rotated) this refresh token first; its result is in KV.
-        const stored = await ctx.store.load(handle);
-        if (stored && stored.refreshToken !== session.refreshToken && stillUsable(stored, now)) {
-          log('info', 'session_refresh_superseded', { detail: 'the refresh token was already rotated elsewhere; using the stored tokens' });
-          return { kind: 'fresh', current: { handle, session: stored } };
-        }
-      }
-      log('warn', 'session_ended', { reason: result.reason, detail: result.detail });
-      await endSession(ctx, handle.id, session);
-      return { kind: 'ended' };
-    }
-    case 'unavailable': {
-      outages.set(config.issuer, { since: now, until: now + OUTAGE_RETRY_AFTER, error: result.error });
-      const expiry = tokenExpiry(session) ?? now;
-      log('warn', 'session_refresh_failed', {
-        code: result.error.code,
-        detail: result.error.detail ?? result.error.message,
-        expired: now >= expiry,
-        grace_left: Math.max(0, expiry + config.idpOutageGrace - now),
-      });
-      return { kind: 'unavailable', error: result.error };
-    }
+    case 'rejected':
+      return (await superseded(ctx, current, result)) ?? (await rejected(ctx, current, result));
+    case 'unavailable':
+      return refreshFailed(ctx, session, result.error);
   }
 }
 
-function stillUsable(session: Session, now: number): boolean {
+export function refreshedSession(session: Session, tokens: RefreshedTokens, now: number): Session {
+  return {
+    ...session,
+    idToken: tokens.idToken,
+    accessToken: tokens.accessToken,
+    refreshToken: tokens.refreshToken,
+    accessTokenExpiresAt: tokens.accessTokenExpiresAt,
+    claims: tokens.claims,
+    tokensAt: now,
+    // Written anyway, so the idle timeout moves too and touchIfDue has nothing left to write.
+    lastSeenAt: now,
+  };
+}
+
+export function refreshSucceeded(ctx: RequestContext, before: Session, after: Session, warning: string | undefined): void {
+  isolateState(ctx.config).outage = undefined;
+  if (warning) log('warn', 'session_claims_not_updated', { detail: warning });
+  const expiresIn = after.accessTokenExpiresAt === undefined ? null : after.accessTokenExpiresAt - ctx.now;
+  log('info', 'session_refreshed', { rotated: after.refreshToken !== before.refreshToken, expires_in: expiresIn });
+}
+
+/**
+ * `invalid_grant` because another isolate used (and rotated) this refresh token first: its result is
+ * in KV. Returns that session, or undefined when there is no newer one.
+ */
+export async function superseded(ctx: RequestContext, current: Current, result: Extract<RefreshResult, { outcome: 'rejected' }>): Promise<FlightResult | undefined> {
+  if (result.reason !== 'invalid_grant') return undefined;
+  const { handle, session } = current;
+  const stored = await ctx.store.loadFresh(handle);
+  if (!stored || stored.refreshToken === session.refreshToken || !stillUsable(stored, ctx.now)) return undefined;
+  log('info', 'session_refresh_superseded', { detail: 'the refresh token was already rotated elsewhere; using the stored tokens' });
+  return { kind: 'fresh', current: { handle, session: stored } };
+}
+
+/** The IdP refused: the session ends (README "Refresh": only invalid_grant / invalid_client and failed checks). */
+export async function rejected(ctx: RequestContext, current: Current, result: Extract<RefreshResult, { outcome: 'rejected' }>): Promise<FlightResult> {
+  log('warn', 'session_ended', { reason: result.reason, detail: result.detail });
+  await endSession(ctx, current.handle.id, current.session, result.reason);
+  return { kind: 'ended' };
+}
+
+export function refreshFailed(ctx: RequestContext, session: Session, error: GatewayError): FlightResult {
+  const now = ctx.now;
+  isolateState(ctx.config).outage = { since: now, until: now + OUTAGE_RETRY_AFTER, error };
+  const expiry = tokenExpiry(session) ?? now;
+  log('warn', 'session_refresh_failed', {
+    code: error.code,
+    detail: error.detail ?? error.message,
+    expired: now >= expiry,
+    grace_left: Math.max(0, expiry + ctx.config.idpOutageGrace - now),
+  });
+  return { kind: 'unavailable', error };
+}
+
+export function stillUsable(session: Session, now: number): boolean {
   const expiry = tokenExpiry(session);
   return expiry === undefined || now < expiry;
 }
@@ -161,9 +215,18 @@ export async function registerSession(ctx: RequestContext, handle: SessionHandle
   await index.add(handle.id, indexEntry(ctx, session), session.expiresAt, ctx.now);
 }
 
-/** Ends one session: gone from KV now (other locations see it within ~60 s), index entries later. */
-export async function endSession(ctx: RequestContext, id: string, session: { sub: string; sid?: string | undefined }): Promise<void> {
-  await ctx.store.deleteById(id);
+/**
+ * Ends one session: revoked in the coordinator (every location refuses it on its next request) and
+ * gone from KV (without a coordinator, other locations see that within ~60 s); index entries later.
+ */
+export async function endSession(
+  ctx: RequestContext,
+  id: string,
+  session: { sub: string; sid?: string | undefined; expiresAt?: number },
+  reason = 'logout',
+): Promise<void> {
+  forgetSession(ctx, id);
+  await Promise.all([revokeEverywhere(ctx, id, session.expiresAt ?? ctx.now + ctx.config.maxTtl, reason), ctx.store.deleteById(id)]);
   const { index } = sessionIndex(ctx.config.sessions, ctx.config.sessionSecrets);
   ctx.waitUntil(
     index.remove(id, { iss: ctx.config.issuer, sub: session.sub, sid: session.sid }).catch((error: unknown) => {
@@ -177,7 +240,7 @@ export async function endSession(ctx: RequestContext, id: string, session: { sub
  * sessions of that IdP session (of that user, when `sub` is given too); a `sub` alone ends all of the
  * user's sessions. Returns how many sessions were ended.
  */
-export async function endIdpSessions(ctx: RequestContext, target: { sub?: string | undefined; sid?: string | undefined }): Promise<number> {
+export async function endIdpSessions(ctx: RequestContext, target: { sub?: string | undefined; sid?: string | undefined }, reason = 'idp_logout'): Promise<number> {
   const { index } = sessionIndex(ctx.config.sessions, ctx.config.sessionSecrets);
   const iss = ctx.config.issuer;
   let records;
@@ -188,6 +251,6 @@ export async function endIdpSessions(ctx: RequestContext, target: { sub?: string
   } else {
     return 0;
   }
-  await Promise.all(records.map((record) => endSession(ctx, record.id, record)));
+  await Promise.all(records.map((record) => endSession(ctx, record.id, record, reason)));
   return records.length;
 }

@@ -29,7 +29,8 @@ const KV_MIN_TTL = 60;
 export function parseSessionCookie(value: string | undefined): SessionHandle | null {
   if (!value) return null;
   const match = COOKIE_VALUE.exec(value);
-  return match ? { id: match[1]!, secret: match[2]! } : null;
+  // The secret must decode (canonically, crypto/encoding.ts): sessionKey() relies on it.
+  return match && fromBase64Url(match[2]!) ? { id: match[1]!, secret: match[2]! } : null;
 }
 
 export function sessionCookieValue(handle: SessionHandle): string {
@@ -91,6 +92,14 @@ export class KvSessionStore {
     return session;
   }
 
+  /** Reads KV even when this isolate holds a copy (another isolate or location may have changed it). */
+  async loadFresh(handle: SessionHandle): Promise<Session | null> {
+    const session = await this.read(handle);
+    if (session) this.remember(handle, session);
+    else this.cache.delete(handle.id);
+    return session;
+  }
+
   private async read(handle: SessionHandle): Promise<Session | null> {
     let sealed: string | null;
     try {
@@ -99,6 +108,11 @@ export class KvSessionStore {
       throw storeError(error, 'read');
     }
     if (sealed === null) return null;
+    return this.unseal(handle, sealed);
+  }
+
+  /** Opens a sealed session (as written to KV) with the cookie's secret; null if it does not open. */
+  async unseal(handle: SessionHandle, sealed: string): Promise<Session | null> {
     for (const secret of this.secrets) {
       const plaintext = await open(await sessionKey(secret, handle), sealed, kvKey(handle.id));
       if (plaintext === null) continue;
@@ -112,8 +126,9 @@ export class KvSessionStore {
     return null;
   }
 
-  async save(handle: SessionHandle, session: Session, idleTtl: number, now: number): Promise<void> {
-    const sealed = await seal(await sessionKey(this.secrets[0]!, handle), JSON.stringify(session), kvKey(handle.id));
+  /** Returns the sealed session it wrote, for the refresh coordinator (src/coordinator) to hand on. */
+  async save(handle: SessionHandle, session: Session, idleTtl: number, now: number): Promise<string> {
+    const sealed = await this.seal(handle, session);
     const until = Math.min(session.expiresAt, session.lastSeenAt + idleTtl);
     try {
       await this.kv.put(kvKey(handle.id), sealed, { expirationTtl: Math.max(KV_MIN_TTL, until - now) });
@@ -122,6 +137,22 @@ export class KvSessionStore {
       throw storeError(error, 'write');
     }
     this.remember(handle, session);
+    return sealed;
+  }
+
+  /** The session encrypted exactly as `save` stores it (first secret, bound to its KV key). */
+  async seal(handle: SessionHandle, session: Session): Promise<string> {
+    return seal(await sessionKey(this.secrets[0]!, handle), JSON.stringify(session), kvKey(handle.id));
+  }
+
+  /** Takes a session another isolate wrote (handed on by the refresh coordinator) into this isolate's cache. */
+  adopt(handle: SessionHandle, session: Session): void {
+    this.remember(handle, session);
+  }
+
+  /** Drops this isolate's copy only (the session was ended elsewhere). */
+  forget(id: string): void {
+    this.cache.delete(id);
   }
 
   private remember(handle: SessionHandle, session: Session): void {

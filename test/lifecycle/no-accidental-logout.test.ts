@@ -151,7 +151,8 @@ describe('the IdP refuses the refresh', () => {
 
 describe('refresh races', () => {
   it('invalid_grant because another isolate already rotated the token: the newer tokens from KV are used', async () => {
-    const { gw, expiry } = await signedIn();
+    // KV-only: with the coordinator the stale refresh never reaches the IdP (test/coordinator/stale-copy.test.ts).
+    const { gw, expiry } = await signedIn({ COORDINATOR: undefined });
     const { id } = handleOf(gw);
     const before = (await rawSession(gw))!;
     // "The other isolate": a refresh that rotated the token and wrote the result to KV.

@@ -9,7 +9,8 @@
 //                               token endpoint does next — answer 503, answer 504 only after `ms`, drop
 //                               the connection, or wait until /__test/release and then process it
 //   GET  /__test/held           { held: n } token requests waiting for /__test/release
-//   POST /__test/release        lets every held token request through
+//   POST /__test/release        lets every held token request through; body { count: n }: only the n
+//                               oldest (to process concurrent redemptions one after another)
 //   GET  /__test/logout-tokens  [{ uri, logoutToken }]: the back-channel logout requests the IdP made.
 //                               The gateway under test is not reachable from Node, so the IdP's
 //                               outgoing `fetch` records them (and answers 200) instead of sending them.
@@ -161,9 +162,10 @@ export async function startLifecycleIdp(): Promise<{ issuer: string; close(): Pr
         ctx.body = { held: held.length };
         return;
       case '/__test/release': {
-        const count = held.length;
-        for (const release of held) release();
-        held = [];
+        const count = typeof body['count'] === 'number' ? Math.min(body['count'], held.length) : held.length;
+        const released = held.slice(0, count);
+        held = held.slice(count);
+        for (const release of released) release();
         ctx.body = { released: count };
         return;
       }

@@ -1,0 +1,106 @@
+import type { Config } from '../config';
+import { log } from '../http/log';
+import type { RequestContext } from '../routes/context';
+import { coordinatorFor, CoordinatorUnavailable, type Coordinator } from './client';
+
+/**
+ * Revocation through the coordinator, as the Worker sees it: whether a session was ended anywhere
+ * (asked at most once per REVOCATION_CHECK_WINDOW_MS per session and isolate), marking it ended, and
+ * falling back to KV-only when the coordinator cannot be reached.
+ */
+
+/**
+ * A revocation check that passed is trusted this long in the isolate, counted from when it was asked:
+ * a session revoked anywhere is refused everywhere within this bound (issue: within 1 s). 0 = ask on
+ * every protected request. README "Revocation: what a check costs" has the measured cost of each.
+ */
+const REVOCATION_CHECK_WINDOW_MS = 1000;
+/** After the coordinator failed, this isolate runs KV-only for this long instead of waiting on it again. */
+const COORDINATOR_RETRY_AFTER_MS = 5000;
+/** Bounds the map of recent checks like the session cache (session/store.ts). */
+const CHECKED_MAX_ENTRIES = 1000;
+
+/** Per configuration, i.e. per isolate (see session/lifecycle.ts). */
+interface IsolateState {
+  /** Session id → epoch ms until which its last "not revoked" answer holds. */
+  checked: Map<string, number>;
+  coordinatorDownUntil: number;
+}
+
+const isolates = new WeakMap<Config, IsolateState>();
+
+function isolateState(config: Config): IsolateState {
+  let state = isolates.get(config);
+  if (!state) {
+    state = { checked: new Map(), coordinatorDownUntil: 0 };
+    isolates.set(config, state);
+  }
+  return state;
+}
+
+/** The coordinator, unless there is none (KV-only) or it failed moments ago in this isolate. */
+export function activeCoordinator(ctx: RequestContext): Coordinator | undefined {
+  const coordinator = coordinatorFor(ctx.config.coordinator);
+  if (!coordinator || Date.now() < isolateState(ctx.config).coordinatorDownUntil) return undefined;
+  return coordinator;
+}
+
+/** Logs the fallback and stops this isolate from waiting on the coordinator for a few seconds. */
+export function coordinatorFailed(ctx: RequestContext, error: unknown): void {
+  isolateState(ctx.config).coordinatorDownUntil = Date.now() + COORDINATOR_RETRY_AFTER_MS;
+  const op = error instanceof CoordinatorUnavailable ? error.op : 'unknown';
+  log('warn', 'coordinator_unavailable', { op, detail: error instanceof Error ? error.message.slice(0, 200) : 'unknown', fallback: 'kv_only' });
+}
+
+/** Whether the coordinator knows this session was ended (anywhere). False without a coordinator. */
+export async function revokedElsewhere(ctx: RequestContext, id: string): Promise<boolean> {
+  const coordinator = activeCoordinator(ctx);
+  if (!coordinator) return false;
+  const state = isolateState(ctx.config);
+  const until = state.checked.get(id);
+  const asked = Date.now();
+  if (until !== undefined && asked < until) return false;
+  let revoked: boolean;
+  try {
+    revoked = (await coordinator.check(id)).revoked;
+  } catch (error) {
+    // Unreachable: the session is served on what KV says (valid, unexpired tokens), as without one.
+    coordinatorFailed(ctx, error);
+    return false;
+  }
+  if (revoked) {
+    forgetSession(ctx, id);
+    return true;
+  }
+  markChecked(ctx, id, asked);
+  return false;
+}
+
+/** Records that the coordinator said "not revoked" to a question asked at `asked` (epoch ms). */
+export function markChecked(ctx: RequestContext, id: string, asked: number): void {
+  if (REVOCATION_CHECK_WINDOW_MS <= 0) return;
+  const checked = isolateState(ctx.config).checked;
+  checked.delete(id);
+  if (checked.size >= CHECKED_MAX_ENTRIES) {
+    const oldest = checked.keys().next().value;
+    if (oldest !== undefined) checked.delete(oldest);
+  }
+  checked.set(id, asked + REVOCATION_CHECK_WINDOW_MS);
+}
+
+/** Drops this isolate's copies of a session that ended elsewhere. */
+export function forgetSession(ctx: RequestContext, id: string): void {
+  isolateState(ctx.config).checked.delete(id);
+  ctx.store.forget(id);
+}
+
+/** Marks a session revoked everywhere. Never throws: without the coordinator, KV's deletion is the (slower) revocation. */
+export async function revokeEverywhere(ctx: RequestContext, id: string, expiresAt: number, reason: string): Promise<void> {
+  const coordinator = activeCoordinator(ctx);
+  if (!coordinator) return;
+  try {
+    await coordinator.revoke(id, { now: ctx.now, expiresAt, reason });
+  } catch (error) {
+    coordinatorFailed(ctx, error);
+  }
+}

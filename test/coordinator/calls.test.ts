@@ -1,0 +1,70 @@
+// Durable Object calls per request type (issue 5.3): none on sign-in or public pages, at most one
+// revocation check per session and isolate per second on protected requests, two for a refresh, one
+// revoke per ended session. Counted by src/coordinator/client.ts (coordinatorCalls()), which
+// `npm run bench` can read the same way.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { coordinatorCalls } from '../../src/coordinator/client';
+import type { Gateway } from '../support/gateway';
+import { API, SESSION_COOKIE, clock, idp, lifecycleGateway, signInWithIdpJar, signOutAtTheIdp, storedSession } from '../support/lifecycle';
+import { callsSince, isolate } from './helpers';
+
+const ROUTES = JSON.stringify([{ path: '/assets/**', auth: 'public' }]);
+
+beforeEach(() => idp.reset());
+afterEach(() => clock.real());
+
+async function callsOf(run: () => Promise<unknown>) {
+  const before = coordinatorCalls();
+  await run();
+  return callsSince(before);
+}
+
+async function ok(gw: Gateway, path: string, init: Parameters<Gateway['fetch']>[1] = {}) {
+  const res = await gw.fetch(path, { headers: API, ...init });
+  await res.arrayBuffer();
+  expect(res.status, path).toBe(200);
+}
+
+describe('Durable Object calls per request type', () => {
+  it('sign-in, protected and public requests, userinfo, refresh, logout', async () => {
+    const gw = lifecycleGateway({ ROUTES });
+    const signIn = await callsOf(() => signInWithIdpJar(gw, 'alice'));
+    expect(signIn.total, '/_auth/login + /_auth/callback').toBe(0);
+
+    const t = Math.floor(Date.now() / 1000);
+    clock.set(t);
+    expect(await callsOf(() => ok(gw, '/page')), 'first protected request: one check').toMatchObject({ check: 1, total: 1 });
+    expect((await callsOf(() => ok(gw, '/page'))).total, 'within 1 s of the last check').toBe(0);
+    expect((await callsOf(() => ok(gw, '/assets/app.css', { cookies: false }))).total, 'public, no cookie').toBe(0);
+    expect((await callsOf(() => ok(gw, '/assets/app.css'))).total, 'public with the cookie, within 1 s').toBe(0);
+    clock.set(t + 1);
+    expect(await callsOf(() => ok(gw, '/_auth/userinfo')), 'userinfo, a second later').toMatchObject({ check: 1, total: 1 });
+    clock.set(t + 2);
+    expect(await callsOf(() => ok(gw, '/assets/app.css')), 'public with the cookie, a second later').toMatchObject({ check: 1, total: 1 });
+
+    const expiry = (await storedSession(gw))!.accessTokenExpiresAt!;
+    clock.set(expiry - 30);
+    expect(await callsOf(() => ok(gw, '/page')), 'the request that refreshes: lease, then report (no separate check)').toMatchObject({ refresh: 1, complete: 1, total: 2 });
+    const other = isolate(gw.jar.get(SESSION_COOKIE)!, { ROUTES });
+    expect(await callsOf(() => ok(other, '/page')), 'another isolate with the old copy: gets the result').toMatchObject({ refresh: 0, check: 1, total: 1 });
+
+    expect(await callsOf(() => gw.fetch('/_auth/logout', { method: 'POST', headers: API })), 'logout').toMatchObject({ revoke: 1, total: 1 });
+  });
+
+  it('back-channel logout: one revoke per session it ends', async () => {
+    const laptop = lifecycleGateway();
+    const idpJar = await signInWithIdpJar(laptop, 'alice');
+    await signOutAtTheIdp(idpJar);
+    const [sent] = await idp.logoutTokens();
+    const calls = await callsOf(async () => {
+      const res = await lifecycleGateway().fetch('/_auth/backchannel-logout', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ logout_token: sent!.logoutToken }),
+        cookies: false,
+      });
+      expect(res.status).toBe(200);
+    });
+    expect(calls).toMatchObject({ revoke: 1, total: 1 });
+  });
+});
