@@ -35,6 +35,10 @@ export interface RouteRule {
   readonly scopes?: readonly string[];
   /** `OPTIONS` preflights pass to the upstream without a session. */
   readonly cors_preflight?: 'pass';
+  /** Send the user's (current, refreshed) access token on: as `Authorization: Bearer` or `X-Forwarded-Access-Token`. */
+  readonly pass_access_token?: 'bearer' | 'header';
+  /** Send the user's ID token on as `X-Forwarded-Id-Token`. */
+  readonly pass_id_token?: true;
   /** `path`, compiled once: true when a normalized request path matches. */
   readonly matchPath: PathMatcher;
 }
@@ -45,7 +49,7 @@ export interface RouteProblem {
   message: string;
 }
 
-const RULE_KEYS = ['path', 'host', 'methods', 'auth', 'upstream', 'allow', 'acr_values', 'max_age', 'scopes', 'cors_preflight'];
+const RULE_KEYS = ['path', 'host', 'methods', 'auth', 'upstream', 'allow', 'acr_values', 'max_age', 'scopes', 'cors_preflight', 'pass_access_token', 'pass_id_token'];
 const ALLOW_KEYS = ['emails', 'email_domains', 'groups', 'claims'];
 
 export function parseRoutes(raw: unknown): { rules: RouteRule[] } | { problems: RouteProblem[] } {
@@ -249,6 +253,8 @@ const ruleSchema = v.pipe(
       ),
       scopes: v.optional(list(checked('expected a scope', parseScope), 'expected a list of scopes such as ["read:orders"]', 'scope')),
       cors_preflight: v.optional(v.literal('pass', 'the only accepted value is "pass"')),
+      pass_access_token: v.optional(v.picklist(['bearer', 'header'], 'expected "bearer" (Authorization: Bearer) or "header" (X-Forwarded-Access-Token)')),
+      pass_id_token: v.optional(v.literal(true, 'expected true (or leave it out)')),
     },
     'expected a table with at least path and auth',
   ),
@@ -281,6 +287,8 @@ function buildRule(index: number, input: RuleInput, problems: RouteProblem[]): R
   if (input.max_age !== undefined) rule.max_age = input.max_age;
   if (input.scopes) rule.scopes = Object.freeze(input.scopes);
   if (input.cors_preflight) rule.cors_preflight = input.cors_preflight;
+  if (input.pass_access_token) rule.pass_access_token = input.pass_access_token;
+  if (input.pass_id_token) rule.pass_id_token = input.pass_id_token;
   return Object.freeze(rule);
 }
 
@@ -331,6 +339,8 @@ function identity(rule: RouteRule): string {
     rule.max_age ?? null,
     sorted(rule.scopes),
     rule.cors_preflight ?? null,
+    rule.pass_access_token ?? null,
+    rule.pass_id_token ?? null,
   ]);
 }
 

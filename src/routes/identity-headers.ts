@@ -1,0 +1,56 @@
+import { loadAssertionKeys } from '../assertion/keys';
+import { userAssertion } from '../assertion/sign';
+import { log } from '../http/log';
+import type { Principal } from '../policy/decide';
+import { identityFromClaims, identityHeaders } from '../policy/identity';
+import type { RouteRule } from '../policy/rules';
+import type { RequestContext } from './context';
+import type { Current } from './session';
+
+/**
+ * Everything the gateway itself adds to a forwarded request about the user: the X-User headers,
+ * CLAIM_HEADERS, the signed X-User-Jwt, and the tokens a rule asked to pass on.
+ */
+export async function forwardedIdentity(
+  ctx: RequestContext,
+  rule: RouteRule,
+  principal: Principal | null,
+  current: Current | null,
+  bearer: string | null,
+  publicUrl: URL,
+  upstream: URL | undefined,
+): Promise<[string, string][]> {
+  if (!principal) return [];
+  const config = ctx.config;
+  const { identity, headers, truncated } = identityHeaders(
+    identityFromClaims(principal.sub, principal.claims, config.userClaim),
+    principal.claims,
+    { claimHeaders: config.claimHeaders, budget: config.identityHeaderBudget },
+  );
+  if (truncated.length > 0) log('warn', 'identity_headers_truncated', { headers: truncated, budget: config.identityHeaderBudget });
+
+  if (config.assertionKeys) {
+    const keys = await loadAssertionKeys(config.assertionKeys);
+    const jwt = await userAssertion(
+      keys,
+      identity,
+      {
+        issuer: publicUrl.origin,
+        audience: config.assertionAudience ?? (upstream ?? publicUrl).origin,
+        method: ctx.request.method,
+        htu: `${publicUrl.origin}${publicUrl.pathname}`,
+        sessionKey: current ? current.handle.id : `bearer:${principal.sub}`,
+      },
+      ctx.now,
+    );
+    headers.push(['x-user-jwt', jwt]);
+  }
+
+  // Pass-through is opt-in per rule; the session's tokens are the refreshed ones (keepFresh ran).
+  const accessToken = current ? current.session.accessToken : bearer;
+  if (rule.pass_access_token && accessToken) {
+    headers.push(rule.pass_access_token === 'bearer' ? ['authorization', `Bearer ${accessToken}`] : ['x-forwarded-access-token', accessToken]);
+  }
+  if (rule.pass_id_token && current?.session.idToken) headers.push(['x-forwarded-id-token', current.session.idToken]);
+  return headers;
+}
