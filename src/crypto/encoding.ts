@@ -17,6 +17,11 @@ export function fromBase64Url(text: string): Uint8Array | null {
     const binary = atob(padded);
     const bytes = new Uint8Array(binary.length);
     for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    // Canonical form only (RFC 4648 3.5): the unused low bits of the last character must be zero.
+    // Otherwise several spellings decode to the same bytes — e.g. four variants of a session cookie's
+    // secret all open the session (found by test/fuzz) — and "a different string" no longer means
+    // "a different value".
+    if (toBase64Url(bytes) !== text) return null;
     return bytes;
   } catch {
     return null;

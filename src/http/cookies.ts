@@ -3,13 +3,22 @@
  * caller can forget them (RFC 6265bis 4.1.3.2: Secure, Path=/, no Domain).
  */
 
-/** Browsers cap a cookie at 4096 bytes; anything longer is not ours and is not worth parsing. */
-const MAX_COOKIE_HEADER = 16 * 1024;
+/**
+ * Bounded work on hostile input: at most this much of the header is read, and at most MAX_COOKIES
+ * cookies. It used to be all or nothing at 16 KiB — a browser whose *upstream* cookies added up to
+ * more (a few large analytics or SSO cookies do) was never seen as signed in and looped through the
+ * IdP for ever. Browsers keep at most ~180 cookies of ≤ 4096 bytes per site, and send the gateway's
+ * `Path=/` cookies after longer-path ones, so these bounds never cut off a real session cookie; a
+ * cookie cut in half by the byte bound simply fails to open, like any garbage.
+ */
+const MAX_COOKIE_HEADER = 64 * 1024;
+const MAX_COOKIES = 300;
 
 export function parseCookies(header: string | null): Map<string, string> {
   const cookies = new Map<string, string>();
-  if (!header || header.length > MAX_COOKIE_HEADER) return cookies;
-  for (const part of header.split(';')) {
+  if (!header) return cookies;
+  const parts = header.slice(0, MAX_COOKIE_HEADER).split(';', MAX_COOKIES);
+  for (const part of parts) {
     const eq = part.indexOf('=');
     if (eq <= 0) continue;
     const name = part.slice(0, eq).trim();

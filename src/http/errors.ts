@@ -50,7 +50,8 @@ const STATUS: Record<ErrorCode, number> = {
   method_not_allowed: 405,
   not_found: 404,
   session_store_unavailable: 503,
-  upstream_unreachable: 502,
+  // CONTRACT "Status codes": unreachable → 503, not answering in time → 504, for the upstream as for the IdP.
+  upstream_unreachable: 503,
   upstream_timeout: 504,
   internal: 500,
 };
@@ -123,6 +124,30 @@ export class GatewayError extends Error {
   get title(): string {
     return TITLES[this.code];
   }
+
+  /**
+   * A copy, with some options changed. Errors outlive requests (a failed discovery or an IdP outage is
+   * remembered and thrown to every request for a few seconds), so one request must never modify the
+   * instance another request will throw: an api rule's `json: true` used to turn the next browser's
+   * error page into JSON, and a callback's Set-Cookie went out to the next visitor.
+   */
+  with(options: GatewayErrorOptions = {}): GatewayError {
+    return new GatewayError(this.code, this.message, {
+      status: this.status,
+      headers: { ...this.headers },
+      extra: { ...this.extra },
+      ...(this.detail === undefined ? {} : { detail: this.detail }),
+      ...(this.retryHref === undefined ? {} : { retryHref: this.retryHref }),
+      ...(this.json === undefined ? {} : { json: this.json }),
+      ...(this.cause === undefined ? {} : { cause: this.cause }),
+      ...options,
+    });
+  }
+}
+
+/** Rethrows what a shared (cached) promise rejected with as this request's own copy. */
+export function ownCopy(error: unknown): never {
+  throw error instanceof GatewayError ? error.with() : error;
 }
 
 export function isGatewayError(value: unknown): value is GatewayError {

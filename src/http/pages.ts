@@ -52,6 +52,7 @@ export function htmlResponse(status: number, options: PageOptions, headers: Reco
 export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), {
     status,
-    headers: { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...headers },
+    // no-referrer as on pages: a JSON answer to a URL carrying a code or state must not pass it on either.
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', ...headers },
   });
 }

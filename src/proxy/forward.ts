@@ -4,25 +4,41 @@ import { upstreamHeaders, type ForwardContext } from './headers';
 /**
  * Sends the request on to the origin: body streamed, redirects passed back untouched (the browser
  * must see the upstream's Location), response streamed back as is.
+ *
+ * `timeoutMs` (UPSTREAM_TIMEOUT) bounds the wait for the response *headers* only. An AbortSignal.timeout
+ * on the fetch would also cut off a long download or a server-sent-events stream mid-body, so the timer
+ * is cleared as soon as the headers are in; the body then streams for as long as it takes.
  */
-export async function forward(request: Request, upstream: URL | undefined, ctx: ForwardContext): Promise<Response> {
+export async function forward(request: Request, upstream: URL | undefined, ctx: ForwardContext, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Response> {
   const target = upstreamUrl(ctx.publicUrl, upstream);
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(new DOMException('upstream response headers timed out', 'TimeoutError')), timeoutMs);
   const init: RequestInit = {
     method: request.method,
     headers: upstreamHeaders(request.headers, ctx),
     redirect: 'manual',
+    signal: deadline.signal,
   };
   if (request.method !== 'GET' && request.method !== 'HEAD') init.body = request.body;
   try {
     return await fetch(target, init);
   } catch (error) {
-    const timeout = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
-    throw new GatewayError(timeout ? 'upstream_timeout' : 'upstream_unreachable', 'The site behind the gateway cannot be reached right now.', {
-      detail: `upstream fetch failed: ${error instanceof Error ? error.message.slice(0, 200) : 'unknown'}`,
-      cause: error,
-    });
+    const timeout = deadline.signal.aborted || (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError'));
+    throw new GatewayError(
+      timeout ? 'upstream_timeout' : 'upstream_unreachable',
+      timeout ? 'The site behind the gateway did not answer in time.' : 'The site behind the gateway cannot be reached right now.',
+      {
+        detail: timeout ? `upstream sent no response headers within ${timeoutMs} ms` : `upstream fetch failed: ${error instanceof Error ? error.message.slice(0, 200) : 'unknown'}`,
+        cause: error,
+      },
+    );
+  } finally {
+    clearTimeout(timer);
   }
 }
+
+/** UPSTREAM_TIMEOUT's default, for callers without a configuration. */
+const DEFAULT_TIMEOUT_MS = 30_000;
 
 /**
  * Path and query are kept as the client sent them (already checked by the gateway); UPSTREAM_URL may

@@ -14,8 +14,24 @@ const IDENTITY_EXACT = new Set([
   'remote-email',
   'remote-groups',
   'remote-name',
+  'x-forwarded-id-token',
+  // Other front ends' identity headers a legacy app moved behind edgegate may still trust: Grafana's
+  // auth proxy, generic reverse-proxy auth, Google IAP's signed assertion.
+  'x-remote-user',
+  'x-remote-email',
+  'x-remote-groups',
+  'x-webauth-user',
+  'x-webauth-email',
+  'x-webauth-name',
+  'x-authenticated-user',
+  'x-goog-iap-jwt-assertion',
 ]);
-const IDENTITY_PREFIXES = ['x-user', 'x-auth-request-'];
+/**
+ * Azure App Service auth (X-MS-CLIENT-PRINCIPAL*, X-MS-TOKEN-*), Google IAP
+ * (X-Goog-Authenticated-User-*), AWS ALB (X-Amzn-Oidc-*) and mod_auth_openidc (OIDC_CLAIM_*,
+ * OIDC_access_token, OIDC_id_token…) — what an app that used one of them reads as "who is this".
+ */
+const IDENTITY_PREFIXES = ['x-user', 'x-auth-request-', 'x-ms-client-principal', 'x-ms-token-', 'x-goog-authenticated-user-', 'x-amzn-oidc-', 'oidc-'];
 
 /** Set by the gateway from what it knows; a client's own values would be spoofable. */
 const GATEWAY_SET = new Set(['x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-for', 'forwarded', 'x-real-ip']);
@@ -43,18 +59,14 @@ export function isIdentityHeader(name: string, extra: ReadonlySet<string> = EMPT
 }
 const EMPTY: ReadonlySet<string> = new Set();
 
-export interface Identity {
-  user: string;
-  email?: string;
-  name?: string;
-  groups?: string[];
-}
-
 export interface ForwardContext {
   /** The host and scheme the client used (before any rewrite to the upstream). */
   publicUrl: URL;
   clientIp: string | null;
-  identity: Identity | null;
+  /** Identity (and token pass-through) headers the gateway sets, lower-case names, values already sanitized. */
+  identityHeaders: readonly (readonly [string, string])[];
+  /** CLAIM_HEADERS names: stripped from the client's request like the built-in identity headers. */
+  alsoStrip?: ReadonlySet<string>;
   /** The gateway consumed the client's `Authorization` (a bearer token on an api rule): do not pass it on. */
   dropAuthorization?: boolean;
 }
@@ -68,7 +80,7 @@ export function upstreamHeaders(incoming: Headers, ctx: ForwardContext): Headers
   const isWebSocket = incoming.get('upgrade')?.toLowerCase() === 'websocket';
   for (const [name, value] of incoming) {
     const n = canonical(name);
-    if (isIdentityHeader(n) || GATEWAY_SET.has(n) || URL_OVERRIDE.has(n)) continue;
+    if (isIdentityHeader(n, ctx.alsoStrip) || GATEWAY_SET.has(n) || URL_OVERRIDE.has(n)) continue;
     if (HOP_BY_HOP.has(n) || connectionListed.has(n)) continue;
     if (n === 'authorization' && ctx.dropAuthorization) continue;
     if (n === 'cookie') {
@@ -84,33 +96,31 @@ export function upstreamHeaders(incoming: Headers, ctx: ForwardContext): Headers
   headers.set('x-forwarded-proto', ctx.publicUrl.protocol.replace(':', ''));
   if (ctx.clientIp) headers.set('x-forwarded-for', ctx.clientIp);
 
-  const id = ctx.identity;
-  if (id) {
-    headers.set('x-user', headerValue(id.user));
-    if (id.email) headers.set('x-user-email', headerValue(id.email));
-    if (id.name) headers.set('x-user-name', headerValue(id.name));
-    if (id.groups && id.groups.length > 0) headers.set('x-user-groups', headerValue(id.groups.join(',')));
-  }
+  for (const [name, value] of ctx.identityHeaders) headers.set(name, value);
   return headers;
 }
 
-/** Keeps every cookie but the gateway's own, byte for byte. */
+/**
+ * Keeps every cookie but the gateway's own, byte for byte. Pieces are also looked at between commas:
+ * a client that sends two `Cookie` header fields (allowed in HTTP/2, RFC 9113 8.2.3) reaches the Worker
+ * as one value joined with ", ", and RFC 2109-era servers split cookies on commas too — so
+ * `a=1, __Host-edgegate=…` would otherwise carry the session credential to the upstream inside "a".
+ */
 export function stripGatewayCookies(header: string): string {
   return header
     .split(';')
+    .map((part) => (part.includes(',') ? part.split(',').filter((piece) => !isGatewayCookie(cookieName(piece))).join(',') : part))
     .filter((part) => {
-      const eq = part.indexOf('=');
-      const name = (eq === -1 ? part : part.slice(0, eq)).trim();
+      const name = cookieName(part);
       return name !== '' && !isGatewayCookie(name);
     })
     .map((p) => p.trim())
     .join('; ');
 }
 
-/** Header values must not carry CR/LF or other controls (response splitting, log injection). */
-const MAX_VALUE = 4096;
-function headerValue(value: string): string {
-  // eslint-disable-next-line no-control-regex
-  return value.replace(/[\x00-\x1f\x7f]/g, ' ').slice(0, MAX_VALUE);
+function cookieName(piece: string): string {
+  const eq = piece.indexOf('=');
+  return (eq === -1 ? piece : piece.slice(0, eq)).trim();
 }
+
 

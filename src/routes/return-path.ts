@@ -18,5 +18,10 @@ export function safeReturnPath(candidate: string | null | undefined, origin: str
   }
   if (resolved.origin !== origin) return '/';
   if (resolved.pathname.startsWith('/_auth/')) return '/';
-  return resolved.pathname + resolved.search;
+  const path = resolved.pathname + resolved.search;
+  // Judge what goes out, not only what came in: dot-segments collapse into a scheme-relative URL —
+  // `/..//evil.example` and `/.//evil.example` resolve to the path `//evil.example`, which a browser
+  // reads as another host (test/attacks/open-redirect.test.ts).
+  if (path.startsWith('//') || new URL(path, `${origin}/a/b`).origin !== origin) return '/';
+  return path;
 }

@@ -76,6 +76,8 @@ export const idp = {
   fault: (token: TokenFault, ms = 0) => control<unknown>('fault', { token, ms }),
   held: async () => (await control<{ held: number }>('held')).held,
   release: () => control<{ released: number }>('release', {}),
+  /** Lets only the oldest held token request through. */
+  releaseOne: () => control<{ released: number }>('release', { count: 1 }),
   logoutTokens: () => control<CapturedLogoutToken[]>('logout-tokens'),
   /** Refresh-token grants the IdP's token endpoint has processed since the last reset. */
   refreshes: async () => (await control<LifecycleStats>('stats')).token['refresh_token'] ?? 0,

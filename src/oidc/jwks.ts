@@ -1,0 +1,129 @@
+import { createLocalJWKSet, errors as joseErrors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { GatewayError, ownCopy } from '../http/errors';
+import type { Fetch } from './transport';
+
+/**
+ * The IdP's published signing keys (`jwks_uri`), cached per isolate, for ID tokens, logout tokens and
+ * bearer access tokens alike.
+ *
+ * This replaces jose's `createRemoteJWKSet`, whose numbers it keeps (refetch on an unknown `kid` at most
+ * every 30 s, re-read at least every 10 min), because of how that behaves in Workers: it deliberately
+ * shares no in-flight fetch between requests there, and its cooldown starts only when a fetch has
+ * completed. Forty bearer or logout tokens with forty made-up `kid`s arriving together made forty JWKS
+ * requests to the IdP (test/attacks/flood-unknown-kids.test.ts) — anyone on the internet could turn the
+ * gateway into a request amplifier against its IdP. Here the cooldown counts from the *start* of a
+ * refetch, and requests arriving while one is in flight wait for it (never longer than IDP_TIMEOUT)
+ * instead of starting their own.
+ */
+export const JWKS_COOLDOWN_MS = 30 * 1000;
+export const JWKS_MAX_AGE_MS = 10 * 60 * 1000;
+/** After a failed read, other requests do not try again for this long (the discovery cache does the same). */
+const FAILURE_RETRY_MS = 5 * 1000;
+/** A JWKS is a few KB; one this large is not a key set. */
+const MAX_JWKS_BYTES = 512 * 1024;
+
+export function remoteJwks(url: URL, fetch: Fetch, timeoutMs: number): JWTVerifyGetKey {
+  let local: ReturnType<typeof createLocalJWKSet> | undefined;
+  let fetchedAt = -Infinity;
+  let startedAt = -Infinity;
+  let pending: Promise<void> | undefined;
+  let failure: { at: number; error: unknown } | undefined;
+
+  const reload = (): Promise<void> => {
+    if (!pending) {
+      if (failure && Date.now() - failure.at < FAILURE_RETRY_MS) return Promise.reject(failure.error).catch(ownCopy);
+      startedAt = Date.now();
+      pending = readKeySet(url, fetch).then(
+        (jwks) => {
+          local = createLocalJWKSet(jwks);
+          fetchedAt = Date.now();
+          failure = undefined;
+        },
+        (error: unknown) => {
+          failure = { at: Date.now(), error };
+          throw error;
+        },
+      );
+      const settled = pending;
+      void settled.catch(() => undefined).finally(() => {
+        if (pending === settled) pending = undefined;
+      });
+    }
+    return withDeadline(pending, timeoutMs);
+  };
+
+  return async (header, token) => {
+    if (!local || Date.now() - fetchedAt >= JWKS_MAX_AGE_MS) await reload();
+    try {
+      return await local!(header, token);
+    } catch (error) {
+      if (!(error instanceof joseErrors.JWKSNoMatchingKey)) throw error;
+      // An unknown kid may be a key rotation: re-read once per cooldown, joining a re-read in flight.
+      if (!pending && Date.now() - startedAt < JWKS_COOLDOWN_MS) throw error;
+      await reload();
+      return local!(header, token);
+    }
+  };
+}
+
+async function readKeySet(url: URL, fetch: Fetch): Promise<JSONWebKeySet> {
+  // Transport failures arrive as typed GatewayErrors (idp_unreachable / idp_timeout) from timedFetch.
+  const response = await fetch(url, { headers: { accept: 'application/jwk-set+json, application/json' }, redirect: 'manual' });
+  const bad = (detail: string) =>
+    new GatewayError('idp_bad_response', 'The identity provider’s signing keys could not be read.', { detail: `JWKS ${url.origin}${url.pathname}: ${detail}` });
+  if (response.status !== 200) {
+    await response.body?.cancel();
+    throw bad(`HTTP ${response.status}`);
+  }
+  const text = await readCapped(response, MAX_JWKS_BYTES);
+  if (text === null) throw bad(`larger than ${MAX_JWKS_BYTES} bytes`);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw bad('not JSON');
+  }
+  const keys = (json as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'object' && k !== null && !Array.isArray(k))) throw bad('not a JWK Set');
+  return json as JSONWebKeySet;
+}
+
+/** The body as text, or null once it passes `max` bytes (read no further: a broken IdP cannot fill the isolate's memory). */
+async function readCapped(response: Response, max: number): Promise<string | null> {
+  if (Number(response.headers.get('content-length') ?? 0) > max) {
+    await response.body?.cancel();
+    return null;
+  }
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    size += chunk.value.byteLength;
+    if (size > max) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(chunk.value);
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
+}
+
+/** Waiting for a refetch another request started is bounded by this request's own deadline. */
+function withDeadline(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new GatewayError('idp_timeout', 'The identity provider did not answer in time. Please try again shortly.', { detail: 'JWKS fetch timed out' })),
+      ms,
+    );
+  });
+  // A failure is shared by every request that waited for it: each gets its own copy (http/errors.ts).
+  return Promise.race([promise, deadline]).catch(ownCopy).finally(() => clearTimeout(timer ?? null));
+}
