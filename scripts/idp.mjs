@@ -67,6 +67,8 @@ const COOKIE_KEYS = ['edgegate-local-idp-cookie-key-not-a-secret'];
  * @property {(ctx: any) => Promise<void> | void} [postLogoutSuccessSource]
  * @property {typeof fetch} [fetch]  how the IdP calls out (back-channel logout); defaults to
  *   the global fetch, allowed to reach loopback addresses
+ * @property {boolean} [requirePar]  every authorization request must be pushed first (RFC 9126;
+ *   advertised as `require_pushed_authorization_requests`)
  * @property {((ctx: any, next: () => Promise<void>) => Promise<void>)[]} [middleware]  Koa
  *   middleware run before oidc-provider's own (test instrumentation: counters, faults). Must be
  *   given here: the HTTP handler is built once, at start
@@ -88,6 +90,7 @@ export async function startIdp({
   logoutSource = defaultLogoutSource,
   postLogoutSuccessSource = defaultPostLogoutSuccessSource,
   fetch = loopbackFetch,
+  requirePar = false,
   middleware = [],
 } = {}) {
   // The issuer must be known before the provider exists, and with port 0 only the listening
@@ -109,7 +112,7 @@ export async function startIdp({
 
   try {
     const provider = createProvider(issuer, {
-      clients, ttl, conformIdTokenClaims, rotateRefreshToken, resourceServers, logoutSource, postLogoutSuccessSource, fetch,
+      clients, ttl, conformIdTokenClaims, rotateRefreshToken, resourceServers, logoutSource, postLogoutSuccessSource, fetch, requirePar,
     });
     // Static clients are validated lazily; look each one up now so a bad registration fails
     // at start with the library's message instead of as invalid_client mid-test.
@@ -171,6 +174,7 @@ function createProvider(issuer, options) {
         postLogoutSuccessSource: options.postLogoutSuccessSource,
       },
       backchannelLogout: { enabled: true },
+      pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: options.requirePar },
       revocation: {
         enabled: true,
         allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,

@@ -4,8 +4,10 @@ import { GatewayError } from './http/errors';
 import { errorResponse } from './http/respond';
 import { createContext, type RequestContext } from './routes/context';
 import { handleCallback } from './routes/callback';
-import { handleLogin, handleLogout, handleSignedOut, handleUserInfo } from './routes/auth-pages';
+import { handleLogout, handleSignedOut, handleUserInfo } from './routes/auth-pages';
+import { handleLogin } from './routes/signin';
 import { handleProtected } from './routes/gate';
+import { handleJwks } from './routes/jwks';
 import { handleBackchannelLogout } from './routes/backchannel';
 import { handleFrontchannelLogout } from './routes/frontchannel';
 
@@ -20,12 +22,14 @@ app.use('*', async (c, next) => {
 });
 
 app.get('/_auth/login', (c) => handleLogin(c.var.ctx));
-app.get('/_auth/callback', (c) => handleCallback(c.var.ctx));
+// GET for response_mode=query, POST for form_post; the handler accepts only the configured one.
+app.on(['GET', 'POST'], '/_auth/callback', (c) => handleCallback(c.var.ctx));
 app.on(['GET', 'POST'], '/_auth/logout', (c) => handleLogout(c.var.ctx));
 app.get('/_auth/signed-out', (c) => handleSignedOut(c.var.ctx));
 app.get('/_auth/userinfo', (c) => handleUserInfo(c.var.ctx));
 app.all('/_auth/backchannel-logout', (c) => handleBackchannelLogout(c.var.ctx));
 app.get('/_auth/frontchannel-logout', (c) => handleFrontchannelLogout(c.var.ctx));
+app.get('/_auth/jwks', (c) => handleJwks(c.var.ctx));
 app.all('/_auth/*', () => {
   throw new GatewayError('not_found', 'There is no such gateway endpoint.');
 });

@@ -4,6 +4,13 @@ import { log } from '../http/log';
 import { utf8 } from '../crypto/encoding';
 import { isLoopbackHost } from './hosts';
 import { parseRoutes, type RouteRule } from '../policy/rules';
+import type { ClaimHeader } from '../policy/identity';
+import { parseAssertionKeys } from '../assertion/keys';
+import { parseClaimHeaders } from './claim-headers';
+import type { JWK } from 'jose';
+import type { SessionCoordinator } from '../coordinator/object';
+import { parseAuthParams } from '../oidc/auth-params';
+import { protocolSettings, type ProtocolSettings } from '../oidc/flow';
 import {
   KNOWN_KEYS,
   NOT_YET_SUPPORTED,
@@ -12,7 +19,8 @@ import {
   type ClientAuthMethod,
 } from './schema';
 
-export interface Config {
+/** Response type and mode, PAR, silent re-authentication and extra parameters: src/oidc/flow.ts. */
+export interface Config extends ProtocolSettings {
   /** Exactly as configured: the IdP's discovery `issuer` must equal it character for character. */
   issuer: string;
   clientId: string;
@@ -32,6 +40,8 @@ export interface Config {
   sessionCacheTtl: number;
   clockSkew: number;
   idpTimeoutMs: number;
+  /** Milliseconds to wait for the upstream's response headers; the body then streams for as long as it takes. */
+  upstreamTimeoutMs: number;
   /** Effective dev relaxation: requested AND the issuer is on loopback. Requests must be too. */
   devAllowHttp: boolean;
   /** Seconds before token expiry at which a session's tokens are refreshed. */
@@ -44,7 +54,18 @@ export interface Config {
   apiAudience: string | undefined;
   /** ROUTES, parsed and compiled; empty = every path needs a session. */
   routes: RouteRule[];
+  /** ASSERTION_KEY as private JWKs (first signs); undefined = no X-User-Jwt. */
+  assertionKeys: JWK[] | undefined;
+  /** `aud` of X-User-Jwt; undefined = the upstream's origin. */
+  assertionAudience: string | undefined;
+  /** CLAIM_HEADERS: extra claims forwarded as headers (stripped from incoming requests too). */
+  claimHeaders: ClaimHeader[];
+  /** The CLAIM_HEADERS header names, for stripping them from incoming requests. */
+  claimHeaderNames: ReadonlySet<string>;
+  identityHeaderBudget: number;
   sessions: KVNamespace;
+  /** The COORDINATOR Durable Object namespace; absent = KV-only (README "One refresh per session across the edge"). */
+  coordinator: DurableObjectNamespace<SessionCoordinator> | undefined;
 }
 
 export interface ConfigProblem {
@@ -96,6 +117,10 @@ export function parseConfig(env: Record<string, unknown>): { config: Config } | 
 
   const routes = parseRoutes(env['ROUTES']);
   if ('problems' in routes) problems.push(...routes.problems);
+  const authParams = parseAuthParams(env['OIDC_AUTH_PARAMS']);
+  if ('problems' in authParams) problems.push(...authParams.problems);
+  const claimHeaders = parseClaimHeaders(env['CLAIM_HEADERS']);
+  if ('problem' in claimHeaders) problems.push({ key: 'CLAIM_HEADERS', message: claimHeaders.problem });
 
   const parsed = v.safeParse(settingsSchema, env);
   if (!parsed.success) {
@@ -111,6 +136,11 @@ export function parseConfig(env: Record<string, unknown>): { config: Config } | 
   const sessions = env['SESSIONS'] as KVNamespace | undefined;
   if (!sessions || typeof sessions.get !== 'function' || typeof sessions.put !== 'function') {
     problems.push({ key: 'SESSIONS', message: 'must be a KV namespace binding ([[kv_namespaces]] binding = "SESSIONS")' });
+  }
+
+  const coordinator = env['COORDINATOR'] as DurableObjectNamespace<SessionCoordinator> | undefined;
+  if (coordinator !== undefined && (typeof coordinator?.idFromName !== 'function' || typeof coordinator.get !== 'function')) {
+    problems.push({ key: 'COORDINATOR', message: 'must be a Durable Object namespace binding ([[durable_objects.bindings]] name = "COORDINATOR", class_name = "SessionCoordinator"), or absent for KV-only' });
   }
 
   const secrets = s.SESSION_SECRET.split(',').map((x) => x.trim());
@@ -143,6 +173,11 @@ export function parseConfig(env: Record<string, unknown>): { config: Config } | 
   if (s.OIDC_CLIENT_AUTH === 'private_key_jwt' && !s.OIDC_CLIENT_KEY) {
     problems.push({ key: 'OIDC_CLIENT_KEY', message: 'is required for OIDC_CLIENT_AUTH = private_key_jwt (a private JWK or PKCS#8 PEM)' });
   }
+  const protocol = protocolSettings(s, 'params' in authParams ? authParams.params : []);
+  problems.push(...protocol.problems);
+  const assertion = s.ASSERTION_KEY ? parseAssertionKeys(s.ASSERTION_KEY) : undefined;
+  if (assertion && 'problem' in assertion) problems.push({ key: 'ASSERTION_KEY', message: assertion.problem });
+
   if (s.SESSION_MAX_TTL < s.SESSION_IDLE_TTL) {
     problems.push({ key: 'SESSION_MAX_TTL', message: 'must not be shorter than SESSION_IDLE_TTL' });
   }
@@ -166,13 +201,21 @@ export function parseConfig(env: Record<string, unknown>): { config: Config } | 
       sessionCacheTtl: s.SESSION_CACHE_TTL,
       clockSkew: s.CLOCK_SKEW,
       idpTimeoutMs: s.IDP_TIMEOUT * 1000,
+      upstreamTimeoutMs: s.UPSTREAM_TIMEOUT * 1000,
       devAllowHttp,
       refreshMargin: s.REFRESH_MARGIN,
       idpOutageGrace: s.IDP_OUTAGE_GRACE,
       sessionOutlivesTokens: s.SESSION_OUTLIVES_TOKENS,
       apiAudience: s.API_AUDIENCE,
       routes: 'rules' in routes ? routes.rules : [],
+      assertionKeys: assertion && 'jwks' in assertion ? assertion.jwks : undefined,
+      assertionAudience: s.ASSERTION_AUDIENCE,
+      claimHeaders: 'claimHeaders' in claimHeaders ? claimHeaders.claimHeaders : [],
+      claimHeaderNames: new Set('claimHeaders' in claimHeaders ? claimHeaders.claimHeaders.map((c) => c.header.replace(/_/g, '-')) : []),
+      identityHeaderBudget: s.IDENTITY_HEADER_BUDGET,
       sessions: sessions!,
+      coordinator,
+      ...protocol.settings,
     },
   };
 }

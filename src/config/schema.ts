@@ -37,6 +37,13 @@ const url = v.pipe(
   v.check((s) => !tryUrl(s)?.search && !tryUrl(s)?.hash, 'must not contain a query or fragment'),
 );
 
+export const RESPONSE_TYPES = ['code', 'code id_token', 'id_token'] as const;
+export type ResponseType = (typeof RESPONSE_TYPES)[number];
+export const RESPONSE_MODES = ['query', 'form_post'] as const;
+export type ResponseMode = (typeof RESPONSE_MODES)[number];
+export const PAR_USES = ['auto', 'always', 'never'] as const;
+export type ParUse = (typeof PAR_USES)[number];
+
 export const CLIENT_AUTH_METHODS = [
   'client_secret_basic',
   'client_secret_post',
@@ -75,8 +82,12 @@ export const settingsSchema = v.object({
   OIDC_CLIENT_AUTH: v.optional(v.picklist(CLIENT_AUTH_METHODS, `expected one of ${CLIENT_AUTH_METHODS.join(', ')}`), 'client_secret_basic'),
   OIDC_SCOPES: v.optional(scopes, 'openid profile email'),
   OIDC_ID_TOKEN_ALGS: v.optional(algList),
-  OIDC_RESPONSE_TYPE: v.optional(v.picklist(['code'], 'only "code" is supported in this version'), 'code'),
-  OIDC_RESPONSE_MODE: v.optional(v.picklist(['query'], 'only "query" is supported in this version'), 'query'),
+  OIDC_RESPONSE_TYPE: v.optional(v.picklist(RESPONSE_TYPES, `expected one of ${RESPONSE_TYPES.map((t) => `"${t}"`).join(', ')}`), 'code'),
+  // No default here: it follows from the response type (src/oidc/flow.ts).
+  OIDC_RESPONSE_MODE: v.optional(v.picklist(RESPONSE_MODES, `expected one of ${RESPONSE_MODES.join(', ')}`)),
+  OIDC_USE_PAR: v.optional(v.picklist(PAR_USES, `expected one of ${PAR_USES.join(', ')}`), 'auto'),
+  OIDC_CLIENT_ASSERTION_AUD: v.optional(v.picklist(['issuer', 'token_endpoint'], 'expected issuer or token_endpoint'), 'issuer'),
+  OIDC_SILENT_REAUTH: v.optional(boolFromEnv, true),
   SESSION_SECRET: text,
   UPSTREAM_URL: v.optional(url),
   USER_CLAIM: v.optional(claimName, 'sub'),
@@ -88,7 +99,11 @@ export const settingsSchema = v.object({
   IDP_OUTAGE_GRACE: v.optional(intFromEnv(0, 86_400), 300),
   SESSION_OUTLIVES_TOKENS: v.optional(boolFromEnv, false),
   API_AUDIENCE: v.optional(text),
+  ASSERTION_KEY: v.optional(text),
+  ASSERTION_AUDIENCE: v.optional(text),
+  IDENTITY_HEADER_BUDGET: v.optional(intFromEnv(1024, 65_536), 8192),
   IDP_TIMEOUT: v.optional(intFromEnv(1, 60), 5),
+  UPSTREAM_TIMEOUT: v.optional(intFromEnv(1, 600), 30),
   DEV_ALLOW_HTTP: v.optional(boolFromEnv, false),
 });
 
@@ -101,16 +116,14 @@ export type Settings = v.InferOutput<typeof settingsSchema>;
 export const KNOWN_KEYS = new Set([
   ...Object.keys(settingsSchema.entries),
   'ROUTES',
+  // A table (or JSON string), parsed by src/oidc/auth-params.ts as ROUTES is by policy/rules.ts.
+  'OIDC_AUTH_PARAMS',
+  'CLAIM_HEADERS',
   'SESSIONS',
   'COORDINATOR',
 ]);
 
 /** Contract keys that later versions implement: refused while set, never silently ignored. */
-export const NOT_YET_SUPPORTED = new Set([
-  'OIDC_USE_PAR',
-  'OIDC_AUTH_PARAMS',
-  'ASSERTION_KEY',
-  'ASSERTION_AUDIENCE',
-]);
+export const NOT_YET_SUPPORTED = new Set<string>([]);
 
 export const OUR_PREFIXES = ['OIDC_', 'SESSION_', 'UPSTREAM_', 'ROUTE', 'USER_', 'REFRESH_', 'IDP_', 'API_', 'ASSERTION_', 'DEV_', 'CLOCK_'];

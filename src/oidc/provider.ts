@@ -1,10 +1,11 @@
 import * as oauth from 'oauth4webapi';
-import { createRemoteJWKSet, customFetch as joseFetch, type JWTVerifyGetKey } from 'jose';
+import type { JWTVerifyGetKey } from 'jose';
 import type { Config } from '../config';
 import { ASYMMETRIC_ALGS } from '../config/schema';
-import { GatewayError } from '../http/errors';
+import { GatewayError, ownCopy } from '../http/errors';
 import { log } from '../http/log';
 import { clientAuthentication, configProblem } from './client-auth';
+import { remoteJwks } from './jwks';
 import { timedFetch, type Fetch } from './transport';
 
 /** The options every oauth4webapi call takes; one object serves GET and POST endpoints alike. */
@@ -27,9 +28,6 @@ export interface Provider {
 const DISCOVERY_TTL_MS = 60 * 60 * 1000;
 /** A failed discovery is remembered briefly so an IdP outage is not answered with a request storm. */
 const FAILURE_TTL_MS = 5 * 1000;
-/** jose defaults, named: refetch on an unknown `kid` at most every 30 s; re-read keys every 10 min. */
-const JWKS_COOLDOWN_MS = 30 * 1000;
-const JWKS_MAX_AGE_MS = 10 * 60 * 1000;
 
 interface Entry {
   value: Promise<Provider>;
@@ -52,16 +50,18 @@ export function getProvider(config: Config, now = Date.now()): Promise<Provider>
     config.devAllowHttp,
     config.clientSecret ?? null,
     config.clientKey ?? null,
+    config.clientAssertionAud,
   ]);
   const cached = providers.get(key);
-  if (cached && cached.expiresAt > now) return cached.value;
+  // Every request gets its own copy of a remembered failure (http/errors.ts, GatewayError.with).
+  if (cached && cached.expiresAt > now) return cached.value.catch(ownCopy);
   const value = discover(config);
   const entry: Entry = { value, expiresAt: now + DISCOVERY_TTL_MS };
   providers.set(key, entry);
   value.catch(() => {
     entry.expiresAt = Date.now() + FAILURE_TTL_MS;
   });
-  return value;
+  return value.catch(ownCopy);
 }
 
 async function discover(config: Config): Promise<Provider> {
@@ -113,12 +113,8 @@ async function discover(config: Config): Promise<Provider> {
     [oauth.clockTolerance]: config.clockSkew,
   };
 
-  const jwks = createRemoteJWKSet(new URL(as.jwks_uri!), {
-    cooldownDuration: JWKS_COOLDOWN_MS,
-    cacheMaxAge: JWKS_MAX_AGE_MS,
-    timeoutDuration: config.idpTimeoutMs,
-    [joseFetch]: fetch,
-  });
+  // Refetched on an unknown kid at most every 30 s, also under a burst of concurrent requests (oidc/jwks.ts).
+  const jwks = remoteJwks(new URL(as.jwks_uri!), fetch, config.idpTimeoutMs);
 
   const clientAuth = await clientAuthentication(config, as);
   log('info', 'idp_discovered', { issuer: as.issuer, id_token_algs: idTokenAlgs });

@@ -6,15 +6,13 @@ import { revokeToken } from '../oidc/revoke';
 import { endSession, keepFresh } from '../session/lifecycle';
 import { createLogoutState, readLogoutState } from '../session/logout-state';
 import type { RequestContext } from './context';
+import { clearResumeHint } from '../session/transaction';
 import { safeReturnPath } from './return-path';
 import { clearSessionCookie, currentSession } from './session';
-import { startSignIn } from './signin';
+import { parseSessionCookie } from '../session/store';
+import { sessionCookieName } from '../session/cookie-names';
 
-/** `GET /_auth/login?rd=/path`: start a sign-in, then return to `rd` (same-origin paths only). */
-export async function handleLogin(ctx: RequestContext): Promise<Response> {
-  const returnTo = safeReturnPath(ctx.url.searchParams.get('rd'), ctx.url.origin);
-  return startSignIn(ctx, returnTo);
-}
+// `GET /_auth/login` is answered by src/routes/signin.ts (handleLogin).
 
 /** `GET /_auth/userinfo`: the signed-in user's claims; never tokens. */
 export async function handleUserInfo(ctx: RequestContext): Promise<Response> {
@@ -49,7 +47,15 @@ export async function handleLogout(ctx: RequestContext): Promise<Response> {
       form: { action: rd ? `/_auth/logout?rd=${encodeURIComponent(returnTo)}` : '/_auth/logout', label: 'Sign out' },
     });
   }
-  const current = await currentSession(ctx).catch(() => null);
+  const current = await currentSession(ctx).catch(async (error: unknown) => {
+    // The session could not be read (KV failing): still end it by the id in the cookie, so the cookie
+    // stops working everywhere once the store answers, not only in this browser. `sub` is unknown, so
+    // its logout-index entries are left to expire with it.
+    const handle = parseSessionCookie(ctx.cookies.get(sessionCookieName(ctx.mode)));
+    log('warn', 'logout_session_unreadable', { code: error instanceof GatewayError ? error.code : 'internal' });
+    if (handle) await endSession(ctx, handle.id, { sub: '' }).catch(() => log('warn', 'logout_incomplete', { detail: 'the session could not be deleted; it ends at its idle timeout' }));
+    return null;
+  });
   if (current) await endSession(ctx, current.handle.id, current.session);
 
   const state = await createLogoutState(ctx.config.sessionSecrets, returnTo, ctx.now);
@@ -82,14 +88,13 @@ export async function handleLogout(ctx: RequestContext): Promise<Response> {
       // The IdP is unreachable: the local session is gone; the IdP session ends on its own schedule.
     }
   }
-  const clear = clearSessionCookie(ctx);
-  if (wantsJson(ctx.request)) {
-    return jsonResponse(200, { signed_out: true, logout_url: location }, { 'set-cookie': clear });
-  }
-  return new Response(null, {
-    status: 303,
-    headers: { location, 'set-cookie': clear, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' },
-  });
+  // A deliberate sign-out also drops the silent re-authentication hint: the next visit is a first visit.
+  const response = wantsJson(ctx.request)
+    ? jsonResponse(200, { signed_out: true, logout_url: location })
+    : new Response(null, { status: 303, headers: { location, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' } });
+  response.headers.append('set-cookie', clearSessionCookie(ctx));
+  response.headers.append('set-cookie', clearResumeHint(ctx.mode));
+  return response;
 }
 
 /**

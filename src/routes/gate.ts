@@ -1,7 +1,7 @@
 import { GatewayError } from '../http/errors';
 import { wantsJson } from '../http/client';
+import { log } from '../http/log';
 import { normalizePath } from '../policy/normalize';
-import { identityFromClaims } from '../policy/identity';
 import { decide, type Principal, type StepUp } from '../policy/decide';
 import { routeFor } from '../policy/match';
 import type { RouteRule } from '../policy/rules';
@@ -11,6 +11,7 @@ import { keepFresh } from '../session/lifecycle';
 import type { RequestContext } from './context';
 import { clearSessionCookie, currentSession, hasSessionCookie, touchIfDue, type Current } from './session';
 import { startSignIn } from './signin';
+import { forwardedIdentity } from './identity-headers';
 
 /**
  * Every request that is not a gateway endpoint: find the rule, find who is asking, decide
@@ -29,7 +30,8 @@ export async function handleProtected(ctx: RequestContext): Promise<Response> {
     return await gate(ctx, path, rule);
   } catch (error) {
     // `api` rules answer programs: every refusal is JSON, whatever the Accept header says.
-    if (rule.auth === 'api' && error instanceof GatewayError) error.json = true;
+    // A copy: the error may be a remembered outage that other requests throw too (http/errors.ts).
+    if (rule.auth === 'api' && error instanceof GatewayError) throw error.with({ json: true });
     throw error;
   }
 }
@@ -47,16 +49,17 @@ async function gate(ctx: RequestContext, path: string, rule: RouteRule): Promise
   const skipLookup = (preflight && rule.cors_preflight === 'pass') || (rule.auth === 'public' && !hasSessionCookie(ctx));
   let current: Current | null = null;
   let principal: Principal | null = null;
-  let bearerUsed = false;
+  let bearer: string | null = null;
   if (!skipLookup) {
     const token = rule.auth === 'api' ? bearerToken(ctx.request) : null;
     if (token === undefined) throw invalidToken('the Authorization header is malformed');
     if (token) {
       principal = await verifyBearer(await ctx.provider(), ctx.config, token, ctx.now);
-      bearerUsed = true;
+      bearer = token;
     } else {
-      current = await currentSession(ctx);
-      // A public page must not fail because the IdP is down: without fresh tokens it is simply anonymous.
+      // A public page must not fail because KV cannot be read (or, below, the IdP is down): without a
+      // readable, fresh session it is simply anonymous. Other routes answer 503 rather than guess.
+      current = rule.auth === 'public' ? await currentSession(ctx).catch(anonymous) : await currentSession(ctx);
       if (current) current = rule.auth === 'public' ? await keepFresh(ctx, current).catch(() => null) : await keepFresh(ctx, current);
       if (current) principal = { via: 'session', sub: current.session.sub, claims: current.session.claims };
     }
@@ -69,13 +72,20 @@ async function gate(ctx: RequestContext, path: string, rule: RouteRule): Promise
       if (current && verdict.principal) touchIfDue(ctx, current);
       const publicUrl = new URL(ctx.url.href);
       publicUrl.pathname = path;
-      return forward(ctx.request, rule.upstream ?? ctx.config.upstream, {
-        publicUrl,
-        clientIp: headers.get('cf-connecting-ip'),
-        identity: verdict.principal ? identityFromClaims(verdict.principal.sub, verdict.principal.claims, ctx.config.userClaim) : null,
-        // A bearer token the gateway consumed is not passed on (token pass-through is a separate option).
-        dropAuthorization: bearerUsed,
-      });
+      const upstream = rule.upstream ?? ctx.config.upstream;
+      return forward(
+        ctx.request,
+        upstream,
+        {
+          publicUrl,
+          clientIp: headers.get('cf-connecting-ip'),
+          identityHeaders: await forwardedIdentity(ctx, rule, verdict.principal, verdict.principal ? current : null, bearer, publicUrl, upstream),
+          alsoStrip: ctx.config.claimHeaderNames,
+          // A bearer token the gateway consumed is not passed on unless the rule asks (pass_access_token).
+          dropAuthorization: bearer !== null,
+        },
+        ctx.config.upstreamTimeoutMs,
+      );
     }
     case 'sign-in':
       return startSignIn(ctx, returnPath(ctx, path), staleCookie(ctx, current), verdict.stepUp);
@@ -93,6 +103,11 @@ async function gate(ctx: RequestContext, path: string, rule: RouteRule): Promise
         detail: `rule ${rule.index} scopes`,
       });
   }
+}
+
+function anonymous(error: unknown): null {
+  log('warn', 'session_unreadable', { code: error instanceof GatewayError ? error.code : 'internal', detail: error instanceof GatewayError ? error.detail : undefined });
+  return null;
 }
 
 function withoutPathParameters(path: string): string {

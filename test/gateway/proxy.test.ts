@@ -143,11 +143,11 @@ describe('pass-through', () => {
     expect(echo.url).toBe('/base/page?q=1');
   });
 
-  it('answers 502 with a page when the upstream is down, without a stack trace', async () => {
+  it('answers 503 with a page when the upstream is down, without a stack trace', async () => {
     const gw = gateway({ UPSTREAM_URL: 'http://127.0.0.1:1' });
     await signIn(gw);
     const res = await gw.fetch('/', { headers: NAVIGATE });
-    expect(res.status).toBe(502);
+    expect(res.status).toBe(503);
     const page = await res.text();
     expect(page).toContain('upstream_unreachable');
     expect(page).not.toMatch(/at \w+ \(|Error:/);

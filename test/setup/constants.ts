@@ -39,3 +39,16 @@ export const LIFECYCLE_SHORT_CLIENT_ID = 'edgegate-lifecycle-short';
 export const LIFECYCLE_ACCESS_TTL = 600;
 export const LIFECYCLE_SHORT_TTL = 4;
 export const LIFECYCLE_ID_TOKEN_TTL = 3600;
+
+/** The protocol IdPs (`idpIssuerProtocol`, `idpIssuerPar`; test/setup/protocol-idp.ts): one client per
+ *  token-endpoint auth method, each allowed `code`, `code id_token` and `id_token`. Secrets: CLIENT_SECRET.
+ *  Their gateway is at PROTOCOL_ORIGIN: oidc-provider refuses `localhost` redirect URIs for clients that
+ *  may receive ID tokens from the authorization endpoint. */
+export const PROTOCOL_ORIGIN = 'https://app.edgegate.test';
+export const PROTOCOL_CLIENTS = {
+  basic: 'edgegate-proto-basic',
+  post: 'edgegate-proto-post',
+  secretJwt: 'edgegate-proto-secret-jwt',
+  keyJwt: 'edgegate-proto-key-jwt',
+  public: 'edgegate-proto-public',
+} as const;

@@ -13,6 +13,7 @@ import { CLIENT_ID, CLIENT_SECRET, POST_CLIENT_ID, POST_LOGOUT_REDIRECT_URI, RED
 import { API_CLIENT_ID, API_CLIENT_SECRET, API_RESOURCE_SERVERS } from './constants';
 import { startTestIssuer } from './test-issuer';
 import { startLifecycleIdp } from './lifecycle-idp';
+import { startProtocolIdps } from './protocol-idp';
 import { startUpstream } from './upstream';
 // The ProvidedContext keys (idpIssuer, upstreamUrl, testIssuerUrl) are declared in ./protocol.ts.
 import './protocol';
@@ -55,6 +56,9 @@ export default async function setup(project: TestProject) {
     // with token-endpoint faults and counters (./lifecycle-idp.ts).
     const idpLifecycle = await startLifecycleIdp();
     started.push(idpLifecycle);
+    // Response types, response modes, client authentication, PAR, prompt=none (test/protocol).
+    const protocolIdps = await startProtocolIdps();
+    started.push(protocolIdps);
     const upstream = await startUpstream();
     started.push(upstream);
     const testIssuer = await startTestIssuer();
@@ -66,6 +70,9 @@ export default async function setup(project: TestProject) {
     project.provide('idpIssuerLifecycle', idpLifecycle.issuer);
     project.provide('upstreamUrl', upstream.url);
     project.provide('testIssuerUrl', testIssuer.url);
+    project.provide('idpIssuerProtocol', protocolIdps.issuer);
+    project.provide('idpIssuerPar', protocolIdps.parIssuer);
+    project.provide('protocolClientKeys', protocolIdps.keys);
   } catch (err) {
     await Promise.allSettled(started.map((s) => s.close()));
     throw err;

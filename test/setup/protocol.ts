@@ -53,6 +53,19 @@ export interface SignScript {
   publicKeyAs?: 'pem' | 'jwk';
 }
 
+/** How one endpoint of a test-issuer tenant misbehaves (POST /control/faults, test/faults). */
+export interface EndpointFault {
+  /** Wait this long first (then answer normally, unless another field says otherwise). */
+  delayMs?: number;
+  /** Drop the connection without an answer. */
+  reset?: boolean;
+  /** Answer this status / body instead of the real answer. */
+  status?: number;
+  body?: string;
+  contentType?: string;
+}
+export type EndpointFaults = Partial<Record<'discovery' | 'jwks' | 'token' | 'userinfo', EndpointFault>>;
+
 /** What the lifecycle IdP's token endpoint does next (test/setup/lifecycle-idp.ts). */
 export type TokenFault = 'pass' | 'down' | 'hang' | 'reset' | 'hold';
 
@@ -96,6 +109,16 @@ export interface EchoBody {
 }
 
 
+/** The private_key_jwt client's keys at the protocol IdPs: private JWKs (JSON) and PKCS#8 PEMs for OIDC_CLIENT_KEY. */
+export interface ProtocolClientKeys {
+  rsaJwk: string;
+  rsaPem: string;
+  ecJwk: string;
+  ecPem: string;
+  rsaPkcs1Pem: string;
+  rsaPublicJwk: string;
+}
+
 // What test/setup/global.ts provides; read with `inject(key)` from 'vitest' (tests) or cloudflareTest's `inject`.
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -111,5 +134,11 @@ declare module 'vitest' {
     upstreamUrl: string;
     /** Root issuer URL of the scriptable test issuer (http://127.0.0.1:<port>). */
     testIssuerUrl: string;
+    /** oidc-provider with the test/protocol clients (constants.ts PROTOCOL_CLIENTS; protocol-idp.ts). */
+    idpIssuerProtocol: string;
+    /** The same, but every authorization request must be pushed (RFC 9126 require_pushed_authorization_requests). */
+    idpIssuerPar: string;
+    /** The private_key_jwt client's keys (fresh per run). */
+    protocolClientKeys: ProtocolClientKeys;
   }
 }

@@ -21,6 +21,10 @@
 //        Per issuer, so tests that read the root JWKS never see rotated keys.
 //   POST /control/sign             body: SignScript → { jwt }: any header and payload, signed with the
 //        issuer's keys (or `none`, HS256, a wrong key), e.g. bearer access tokens for negative cases.
+//   POST /control/faults           body: { issuer, faults: EndpointFaults } (a /t/<id> issuer): from now on its
+//        discovery, JWKS, token and/or UserInfo endpoints are slow (`delayMs`), drop the connection (`reset`)
+//        or answer a fixed `status`/`body` instead (test/faults). `faults: {}` heals it. Also accepted by
+//        POST /control/issuers next to `metadata`.
 //
 // Served (at the root issuer and under every /t/<id>):
 //   /.well-known/openid-configuration, /jwks (RS256 kid "rs-1" + ES256 kid "es-1"), /authorize (200,
@@ -28,7 +32,7 @@
 import { createHash, createHmac, createPublicKey, generateKeyPairSync, randomBytes, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { CodeScript, SignMode, SignScript, TokenRequestRecord } from './protocol';
+import type { CodeScript, EndpointFault, EndpointFaults, SignMode, SignScript, TokenRequestRecord } from './protocol';
 
 export type { CodeScript, IdTokenScript, SignMode, TokenRequestRecord } from './protocol';
 
@@ -71,6 +75,7 @@ export async function startTestIssuer(port = 0): Promise<RunningTestIssuer> {
   const refreshTokens = new Map<string, StoredCode>();
   const userinfos = new Map<string, { status: number; body: unknown }>();
   const tenants = new Map<string, Record<string, unknown>>(); // id → metadata overrides
+  const tenantFaults = new Map<string, EndpointFaults>(); // id → endpoint faults (POST /control/faults)
   const tokenRequests: TokenRequestRecord[] = [];
   const tokenRequestsByCode = new Map<string, TokenRequestRecord>();
   const log: { n: number; method: string; path: string }[] = [];
@@ -287,10 +292,18 @@ export async function startTestIssuer(port = 0): Promise<RunningTestIssuer> {
       return rec ? json(res, 200, rec) : json(res, 404, { error: 'no token request for that code' });
     }
     if (path === '/control/issuers' && req.method === 'POST') {
-      const body = JSON.parse((await readBody(req)) || '{}') as { metadata?: Record<string, unknown> };
+      const body = JSON.parse((await readBody(req)) || '{}') as { metadata?: Record<string, unknown>; faults?: EndpointFaults };
       const id = b64u(randomBytes(9));
       tenants.set(id, body.metadata ?? {});
+      if (body.faults) tenantFaults.set(id, body.faults);
       return json(res, 200, { issuer: `${base}/t/${id}` });
+    }
+    if (path === '/control/faults' && req.method === 'POST') {
+      const { issuer, faults } = JSON.parse((await readBody(req)) || '{}') as { issuer?: string; faults?: EndpointFaults };
+      const id = /\/t\/([A-Za-z0-9_-]+)$/.exec(issuer ?? '')?.[1];
+      if (!id || !tenants.has(id)) return json(res, 400, { error: 'faults needs { issuer } of a /control/issuers tenant' });
+      tenantFaults.set(id, faults ?? {});
+      return json(res, 200, { ok: true });
     }
     if (path === '/control/requests') {
       const since = Number(url.searchParams.get('since') ?? 0);
@@ -308,6 +321,9 @@ export async function startTestIssuer(port = 0): Promise<RunningTestIssuer> {
     const rest = m?.[2] ?? url.pathname;
     if (tenantId !== undefined && !tenants.has(tenantId)) return json(res, 404, { error: 'unknown test issuer' });
     const issuer = tenantId === undefined ? base : `${base}/t/${tenantId}`;
+    const endpoint = faultedEndpoint(rest);
+    const fault = tenantId === undefined || endpoint === undefined ? undefined : tenantFaults.get(tenantId)?.[endpoint];
+    if (fault && (await applyFault(req, res, fault))) return;
     switch (rest) {
       case '/.well-known/openid-configuration':
         return json(res, 200, metadata(issuer, tenantId === undefined ? undefined : tenants.get(tenantId)), { 'cache-control': 'max-age=300' });
@@ -328,6 +344,28 @@ export async function startTestIssuer(port = 0): Promise<RunningTestIssuer> {
       default:
         return json(res, 404, { error: 'not found' });
     }
+  }
+
+  /** Which EndpointFaults entry a request path belongs to. */
+  function faultedEndpoint(rest: string): keyof EndpointFaults | undefined {
+    if (rest === '/.well-known/openid-configuration') return 'discovery';
+    if (rest === '/jwks') return 'jwks';
+    if (rest === '/token') return 'token';
+    if (rest === '/userinfo') return 'userinfo';
+    return undefined;
+  }
+
+  /** Plays a fault; true when it answered (or dropped) the request, false to go on normally (delay only). */
+  async function applyFault(req: IncomingMessage, res: ServerResponse, fault: EndpointFault): Promise<boolean> {
+    if (fault.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
+    if (fault.reset) {
+      req.socket.destroy();
+      return true;
+    }
+    if (fault.status === undefined && fault.body === undefined) return false;
+    res.writeHead(fault.status ?? 200, { 'content-type': fault.contentType ?? 'text/plain' });
+    res.end(fault.body ?? '');
+    return true;
   }
 
   const server: Server = createServer((req, res) => {

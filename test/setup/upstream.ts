@@ -15,6 +15,8 @@
 //   /set-cookie        200 with two Set-Cookie headers (`a=1; Path=/`, `b=2; Path=/; HttpOnly`)
 //   /sse?n=3&ms=20     text/event-stream: n events, `ms` apart, then closes (streaming pass-through)
 //   /slow?ms=500       waits, then echoes (timeouts)
+//   /reset             drops the connection without an answer
+//   /huge?mb=8         200 with `mb` MiB of `x` streamed in 64 KiB chunks (bodies are streamed, not buffered)
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { EchoBody } from './protocol';
@@ -68,6 +70,21 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     await sleep(Number(echo.query.ms ?? 500));
     return sendJson(200);
   }
+  if (p === '/reset') {
+    req.socket.destroy();
+    return;
+  }
+  if (p === '/huge') {
+    const total = Number(echo.query.mb ?? 8) * 1024 * 1024;
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': total });
+    for (let sent = 0; sent < total; sent += chunk.length) {
+      // Respect back-pressure: a gateway that streams reads as fast as the client does.
+      if (!res.write(chunk.subarray(0, Math.min(chunk.length, total - sent)))) await new Promise((r) => res.once('drain', r));
+    }
+    res.end();
+    return;
+  }
   if (p === '/sse') {
     const n = Number(echo.query.n ?? 3);
     const ms = Number(echo.query.ms ?? 20);
@@ -83,7 +100,8 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
 }
 
 export async function startUpstream(port = 0): Promise<RunningUpstream> {
-  const server: Server = createServer((req, res) => {
+  // Node's default 16 KiB header limit would answer 431 to the large-cookie tests (test/attacks).
+  const server: Server = createServer({ maxHeaderSize: 256 * 1024 }, (req, res) => {
     handle(req, res).catch((err) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end(String(err));
