@@ -1,6 +1,7 @@
 import { createLocalJWKSet, errors as joseErrors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { GatewayError, ownCopy } from '../http/errors';
 import type { Fetch } from './transport';
+import { readTextLimited } from '../http/body';
 
 /**
  * The IdP's published signing keys (`jwks_uri`), cached per isolate, for ID tokens, logout tokens and
@@ -75,7 +76,7 @@ async function readKeySet(url: URL, fetch: Fetch): Promise<JSONWebKeySet> {
     await response.body?.cancel();
     throw bad(`HTTP ${response.status}`);
   }
-  const text = await readCapped(response, MAX_JWKS_BYTES);
+  const text = await readTextLimited(response, MAX_JWKS_BYTES);
   if (text === null) throw bad(`larger than ${MAX_JWKS_BYTES} bytes`);
   let json: unknown;
   try {
@@ -86,33 +87,6 @@ async function readKeySet(url: URL, fetch: Fetch): Promise<JSONWebKeySet> {
   const keys = (json as { keys?: unknown } | null)?.keys;
   if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'object' && k !== null && !Array.isArray(k))) throw bad('not a JWK Set');
   return json as JSONWebKeySet;
-}
-
-/** The body as text, or null once it passes `max` bytes (read no further: a broken IdP cannot fill the isolate's memory). */
-async function readCapped(response: Response, max: number): Promise<string | null> {
-  if (Number(response.headers.get('content-length') ?? 0) > max) {
-    await response.body?.cancel();
-    return null;
-  }
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-    size += chunk.value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      return null;
-    }
-    chunks.push(chunk.value);
-  }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return new TextDecoder().decode(bytes);
 }
 
 /** Waiting for a refetch another request started is bounded by this request's own deadline. */

@@ -4,6 +4,7 @@ import { LogoutTokenError, verifyLogoutToken } from '../oidc/logout-token';
 import { sessionIndex } from '../session/index-store';
 import { endIdpSessions } from '../session/lifecycle';
 import type { RequestContext } from './context';
+import { readTextLimited } from '../http/body';
 
 /**
  * `POST /_auth/backchannel-logout`: OpenID Connect Back-Channel Logout 1.0. The IdP posts a signed
@@ -21,7 +22,7 @@ export async function handleBackchannelLogout(ctx: RequestContext): Promise<Resp
   if (type !== 'application/x-www-form-urlencoded') {
     return refuse('malformed', 'the body must be application/x-www-form-urlencoded');
   }
-  const body = await readLimited(ctx.request);
+  const body = await readTextLimited(ctx.request, MAX_BODY);
   if (body === null) return refuse('malformed', `the body is larger than ${MAX_BODY} bytes`);
   const tokens = new URLSearchParams(body).getAll('logout_token');
   if (tokens.length !== 1 || !tokens[0]) return refuse('malformed', 'expected exactly one logout_token parameter');
@@ -54,29 +55,3 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
   return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...NO_STORE, ...headers } });
 }
 
-/** The body as text, or null past MAX_BODY: a logout token is a few kilobytes at most. */
-async function readLimited(request: Request): Promise<string | null> {
-  const declared = Number(request.headers.get('content-length') ?? '0');
-  if (declared > MAX_BODY) return null;
-  if (!request.body) return '';
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_BODY) {
-      await reader.cancel();
-      return null;
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return new TextDecoder().decode(bytes);
-}

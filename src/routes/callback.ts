@@ -8,6 +8,7 @@ import { endSession, registerSession } from '../session/lifecycle';
 import { redirectUri, type RequestContext } from './context';
 import { currentSession, sessionCookie } from './session';
 import { redirectToIdp, txCookieOptions } from './signin';
+import { readTextLimited } from '../http/body';
 
 /**
  * The largest `form_post` body read. An authorization response is a code, a state, an `iss` and at
@@ -118,28 +119,9 @@ async function readFormPost(request: Request): Promise<URLSearchParams> {
   if (type !== 'application/x-www-form-urlencoded') {
     throw new GatewayError('bad_request', 'This sign-in response is not a form submission.', { detail: `form_post callback with content-type ${type ?? 'none'}` });
   }
-  const tooLarge = () => new GatewayError('bad_request', 'This sign-in response is too large.', { status: 413, detail: `form_post body over ${MAX_FORM_POST_BYTES} bytes` });
-  const declared = Number(request.headers.get('content-length') ?? '0');
-  if (declared > MAX_FORM_POST_BYTES) throw tooLarge();
-  if (!request.body) return new URLSearchParams();
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_FORM_POST_BYTES) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    chunks.push(value);
+  const body = await readTextLimited(request, MAX_FORM_POST_BYTES);
+  if (body === null) {
+    throw new GatewayError('bad_request', 'This sign-in response is too large.', { status: 413, detail: `form_post body over ${MAX_FORM_POST_BYTES} bytes` });
   }
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return new URLSearchParams(new TextDecoder().decode(body));
+  return new URLSearchParams(body);
 }
