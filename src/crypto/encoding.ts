@@ -34,9 +34,10 @@ export function randomToken(byteLength: number): string {
 
 /** Compares without an early exit, so the time taken does not reveal how much of a secret matched. */
 export function timingSafeEqual(a: string, b: string): boolean {
-  const x = utf8.encode(a);
-  const y = utf8.encode(b);
-  let diff = x.length ^ y.length;
-  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  // UTF-16 code units, not UTF-8 bytes: equal strings have equal units, and no encoding is allocated
+  // on the hot path (the session cache compares a cookie secret on every request).
+  let diff = a.length ^ b.length;
+  const n = Math.max(a.length, b.length);
+  for (let i = 0; i < n; i++) diff |= (a.charCodeAt(i) | 0) ^ (b.charCodeAt(i) | 0);
   return diff === 0;
 }

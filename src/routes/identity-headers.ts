@@ -2,10 +2,29 @@ import { loadAssertionKeys } from '../assertion/keys';
 import { userAssertion } from '../assertion/sign';
 import { log } from '../http/log';
 import type { Principal } from '../policy/decide';
-import { identityFromClaims, identityHeaders } from '../policy/identity';
+import { identityFromClaims, identityHeaders, type IdentityHeaders } from '../policy/identity';
+import type { Config } from '../config';
 import type { RouteRule } from '../policy/rules';
 import type { RequestContext } from './context';
 import type { Current } from './session';
+
+/**
+ * The X-User headers of one principal, computed once per claims object and configuration: a cached
+ * session's claims object is shared (and frozen) across its requests, so repeat requests reuse this.
+ */
+const memo = new WeakMap<object, { config: Config; value: IdentityHeaders }>();
+function identityFor(principal: Principal, config: Config): IdentityHeaders {
+  const hit = memo.get(principal.claims);
+  if (hit && hit.config === config) return hit.value;
+  const value = identityHeaders(identityFromClaims(principal.sub, principal.claims, config.userClaim), principal.claims, {
+    claimHeaders: config.claimHeaders,
+    budget: config.identityHeaderBudget,
+  });
+  // Logged when computed, so once per session and isolate rather than on every request.
+  if (value.truncated.length > 0) log('warn', 'identity_headers_truncated', { headers: value.truncated, budget: config.identityHeaderBudget });
+  memo.set(principal.claims, { config, value });
+  return value;
+}
 
 /**
  * Everything the gateway itself adds to a forwarded request about the user: the X-User headers,
@@ -22,12 +41,8 @@ export async function forwardedIdentity(
 ): Promise<[string, string][]> {
   if (!principal) return [];
   const config = ctx.config;
-  const { identity, headers, truncated } = identityHeaders(
-    identityFromClaims(principal.sub, principal.claims, config.userClaim),
-    principal.claims,
-    { claimHeaders: config.claimHeaders, budget: config.identityHeaderBudget },
-  );
-  if (truncated.length > 0) log('warn', 'identity_headers_truncated', { headers: truncated, budget: config.identityHeaderBudget });
+  const { identity, headers: base } = identityFor(principal, config);
+  const headers = [...base];
 
   if (config.assertionKeys) {
     const keys = await loadAssertionKeys(config.assertionKeys);
