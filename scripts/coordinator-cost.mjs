@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 
+import { WORKERD_BUILD } from '../bench/lib/build.mjs';
 import { closedLoop } from '../bench/lib/load.mjs';
 import { cpuMicros, workerdPids } from '../bench/lib/procstat.mjs';
 import { freePort } from '../bench/lib/runtime.mjs';
@@ -47,15 +48,8 @@ async function main() {
       outfile: join(work, name),
       plugins: windowMs === undefined ? [] : [windowOverride(windowMs)],
       absWorkingDir: ROOT,
-      bundle: true,
+      ...WORKERD_BUILD,
       minify: true,
-      format: 'esm',
-      target: 'es2022',
-      platform: 'neutral',
-      conditions: ['workerd', 'worker', 'browser'],
-      mainFields: ['browser', 'module', 'main'],
-      external: ['cloudflare:*', 'node:*'],
-      logLevel: 'error',
     });
   await bundle('shipped.mjs');
   await bundle('per-request.mjs', 0);

@@ -20,6 +20,18 @@ export const WORKERS = {
   subjects: 'bench/workers/subjects.ts',
 };
 
+/** How wrangler bundles for workerd (ESM, workerd/worker/browser export conditions, runtime modules external). */
+export const WORKERD_BUILD = {
+  bundle: true,
+  format: 'esm',
+  target: 'es2022',
+  platform: 'neutral',
+  conditions: ['workerd', 'worker', 'browser'],
+  mainFields: ['browser', 'module', 'main'],
+  external: ['cloudflare:*', 'node:*'],
+  logLevel: 'error',
+};
+
 /**
  * @param {string} root  repository root
  * @param {string} outDir
@@ -37,16 +49,9 @@ export async function buildWorkers(root, outDir) {
         outfile,
         // Paths in the bundle's `// src/…` module comments are relative to this (see lib/profile.mjs).
         absWorkingDir: root,
-        bundle: true,
-        format: 'esm',
-        target: 'es2022',
-        platform: 'neutral',
-        conditions: ['workerd', 'worker', 'browser'],
-        mainFields: ['browser', 'module', 'main'],
-        external: ['cloudflare:*', 'node:*'],
+        ...WORKERD_BUILD,
         // Node cannot load `cloudflare:workers`; the Node-side subjects get a stand-in (see the shim).
         ...(name === 'subjects' ? { alias: { 'cloudflare:workers': join(root, 'bench/workers/cloudflare-workers-shim.ts') } } : {}),
-        logLevel: 'error',
       });
       out[name] = outfile;
     }),
@@ -66,19 +71,12 @@ export async function bundleComposition(root, alias = {}) {
   const result = await build({
     entryPoints: [join(root, WORKERS.gateway)],
     absWorkingDir: root,
-    bundle: true,
     write: false,
     metafile: true,
     minify: true,
     alias,
     outfile: 'composition.mjs',
-    format: 'esm',
-    target: 'es2022',
-    platform: 'neutral',
-    conditions: ['workerd', 'worker', 'browser'],
-    mainFields: ['browser', 'module', 'main'],
-    external: ['cloudflare:*', 'node:*'],
-    logLevel: 'error',
+    ...WORKERD_BUILD,
   });
   /** @type {Map<string, number>} */
   const byPackage = new Map();
