@@ -19,6 +19,25 @@ export async function deriveKey(secret: Uint8Array, salt: Uint8Array, info: stri
   );
 }
 
+/**
+ * A key for one purpose (`info`), derived once per isolate from a server secret (SESSION_SECRET):
+ * HKDF and key import are far too slow to repeat on every request.
+ */
+const purposeKeys = new WeakMap<Uint8Array, Map<string, Promise<CryptoKey>>>();
+export function purposeKey(secret: Uint8Array, info: string): Promise<CryptoKey> {
+  let byInfo = purposeKeys.get(secret);
+  if (!byInfo) {
+    byInfo = new Map();
+    purposeKeys.set(secret, byInfo);
+  }
+  let key = byInfo.get(info);
+  if (!key) {
+    key = deriveKey(secret, new Uint8Array(0), info);
+    byInfo.set(info, key);
+  }
+  return key;
+}
+
 export async function seal(key: CryptoKey, plaintext: string, aad: string): Promise<string> {
   const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
   const ciphertext = await crypto.subtle.encrypt(

@@ -1,4 +1,4 @@
-import { deriveKey, open, seal } from '../crypto/aead';
+import { open, purposeKey, seal } from '../crypto/aead';
 
 /**
  * The `state` of an RP-initiated logout request (RP-Initiated Logout 1.0, section 2): the IdP hands it
@@ -15,14 +15,8 @@ interface LogoutState {
   at: number;
 }
 
-const keys = new WeakMap<Uint8Array, Promise<CryptoKey>>();
 function keyFor(secret: Uint8Array): Promise<CryptoKey> {
-  let key = keys.get(secret);
-  if (!key) {
-    key = deriveKey(secret, new Uint8Array(0), INFO);
-    keys.set(secret, key);
-  }
-  return key;
+  return purposeKey(secret, INFO);
 }
 
 export async function createLogoutState(secrets: Uint8Array[], returnTo: string, now: number): Promise<string> {

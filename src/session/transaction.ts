@@ -1,4 +1,4 @@
-import { deriveKey, open, seal } from '../crypto/aead';
+import { open, purposeKey, seal } from '../crypto/aead';
 import { timingSafeEqual, toBase64Url } from '../crypto/encoding';
 import { serializeCookie, deleteCookie } from '../http/cookies';
 import { GatewayError } from '../http/errors';
@@ -47,14 +47,8 @@ export const TX_TTL = 600;
 export const MAX_TX = 3;
 const NAME_KEY_LENGTH = 12;
 
-const keys = new WeakMap<Uint8Array, Promise<CryptoKey>>();
 function txKey(secret: Uint8Array): Promise<CryptoKey> {
-  let key = keys.get(secret);
-  if (!key) {
-    key = deriveKey(secret, new Uint8Array(0), 'edgegate/transaction/v1');
-    keys.set(secret, key);
-  }
-  return key;
+  return purposeKey(secret, 'edgegate/transaction/v1');
 }
 
 function nameFor(mode: CookieMode, state: string): string {
