@@ -3,12 +3,10 @@
 //
 // Every secret below is a DEMO-ONLY value, public in this repository. Never reuse one.
 
-import { spawn } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { startDemoSite } from './demo-site.mjs';
 import { startIdp } from './idp.mjs';
+import { spawnWranglerDev } from './wrangler-dev.mjs';
 
 const HOST = '127.0.0.1';
 const IDP_PORT = port('IDP_PORT', 9400);
@@ -23,8 +21,6 @@ const SESSION_SECRET = 'ZWRnZWdhdGUtZGVtby1vbmx5LW5vdC1hLXNlY3JldCE';
 // How long wrangler gets to stop (and stop workerd) before it is killed outright.
 const STOP_GRACE_MS = 5000;
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const binDir = join(root, 'node_modules', '.bin');
 const gatewayOrigins = [`http://${HOST}:${GATEWAY_PORT}`, `http://localhost:${GATEWAY_PORT}`];
 
 const idp = await startIdp({
@@ -63,34 +59,7 @@ console.log(`local IdP   ${idp.issuer}  (client ${CLIENT_ID})`);
 console.log(`demo site   ${site.url}`);
 console.log(`gateway     starting wrangler dev on http://${HOST}:${GATEWAY_PORT}/ …`);
 
-// Own process group (detached), so that stopping it reaches wrangler's own node child and
-// workerd too; and Ctrl-C in the terminal reaches only us, and we stop it in order.
-// stdin is not inherited: a background process group reading the terminal would be stopped
-// (SIGTTIN), hence also no interactive hotkeys.
-const wrangler = spawn(
-  join(binDir, 'wrangler'),
-  [
-    'dev',
-    '--ip', HOST,
-    '--port', String(GATEWAY_PORT),
-    '--show-interactive-dev-session=false',
-    ...Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
-  ],
-  {
-    cwd: root,
-    detached: true,
-    stdio: ['ignore', 'inherit', 'inherit'],
-    env: {
-      ...process.env,
-      // wrangler's `#!/usr/bin/env node` must find the Node 22 from the `node` package even
-      // when this script was started without npm.
-      PATH: `${binDir}:${process.env.PATH ?? ''}`,
-      WRANGLER_SEND_METRICS: 'false',
-      // Stops a (harmless, but noisy) failing download of cf.json while offline.
-      CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-    },
-  },
-);
+const wrangler = spawnWranglerDev({ host: HOST, port: GATEWAY_PORT, vars, stdio: 'inherit' });
 
 let stopping = false;
 // Set once the group is known dead, so a recycled process-group id is never signalled.

@@ -11,15 +11,15 @@
 // `exit` handler (it signals wrangler's whole process group synchronously first, so workerd never
 // outlives the test even when the test process is on its way out).
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { startDemoSite } from '../../scripts/demo-site.mjs';
 import { startIdp } from '../../scripts/idp.mjs';
+import { spawnWranglerDev } from '../../scripts/wrangler-dev.mjs';
 
 // Test-only values, public in this repository.
 const CLIENT_ID = 'edgegate-browser-test';
@@ -33,9 +33,6 @@ const GATEWAY_HOST = 'localhost';
 const READY_TIMEOUT_MS = 60_000;
 /** How long wrangler gets to stop (and stop workerd) before the group is killed outright. */
 const STOP_GRACE_MS = 5_000;
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const binDir = join(root, 'node_modules', '.bin');
 
 export interface Stack {
   /** http://localhost:<port>, the gateway, what the browser opens. */
@@ -155,30 +152,7 @@ export async function startStack({ logFile }: StackOptions): Promise<Stack> {
     writeFileSync(logFile, '');
 
     const output: string[] = [];
-    // Own process group (detached), so one signal reaches wrangler's node child and workerd too.
-    wrangler = spawn(
-      join(binDir, 'wrangler'),
-      [
-        'dev',
-        '--ip', HOST,
-        '--port', String(gatewayPort),
-        '--persist-to', join(workDir, 'kv'),
-        '--show-interactive-dev-session=false',
-        ...Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
-      ],
-      {
-        cwd: root,
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: {
-          ...process.env,
-          // wrangler's `#!/usr/bin/env node` must find Node 22 from the `node` package.
-          PATH: `${binDir}:${process.env['PATH'] ?? ''}`,
-          WRANGLER_SEND_METRICS: 'false',
-          CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-        },
-      },
-    );
+    wrangler = spawnWranglerDev({ host: HOST, port: gatewayPort, vars, args: ['--persist-to', join(workDir, 'kv')], stdio: 'pipe' });
     for (const stream of [wrangler.stdout, wrangler.stderr]) {
       stream?.setEncoding('utf8');
       stream?.on('data', (chunk: string) => {
