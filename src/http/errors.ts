@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'session_store_unavailable'
   | 'upstream_unreachable'
   | 'upstream_timeout'
+  | 'busy'
   | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -53,6 +54,7 @@ const STATUS: Record<ErrorCode, number> = {
   // CONTRACT "Status codes": unreachable → 503, not answering in time → 504, for the upstream as for the IdP.
   upstream_unreachable: 503,
   upstream_timeout: 504,
+  busy: 503,
   internal: 500,
 };
 
@@ -81,6 +83,7 @@ const TITLES: Record<ErrorCode, string> = {
   session_store_unavailable: 'Session storage unavailable',
   upstream_unreachable: 'Site unavailable',
   upstream_timeout: 'Site did not answer in time',
+  busy: 'Too busy right now',
   internal: 'Internal error',
 };
 

@@ -61,6 +61,33 @@ async function verifyJwt(provider: Provider, config: Config, token: string, now:
   return principalFrom(payload as Record<string, unknown>);
 }
 
+/**
+ * Every new opaque token costs one call to the IdP, so a client sending random tokens could make the
+ * gateway flood the IdP. Per isolate, at most this many introspections run at once and at most this
+ * many start per second; beyond that the request is refused (503, Retry-After) rather than passed on.
+ * Real traffic stays far below: each token is introspected once per INTROSPECTION_TTL.
+ */
+const MAX_INTROSPECTIONS_IN_FLIGHT = 16;
+const MAX_INTROSPECTIONS_PER_SECOND = 50;
+let introspectionsInFlight = 0;
+let windowStart = 0;
+let startedInWindow = 0;
+
+function takeIntrospectionSlot(nowMs: number): void {
+  if (nowMs - windowStart >= 1000) {
+    windowStart = nowMs;
+    startedInWindow = 0;
+  }
+  if (introspectionsInFlight >= MAX_INTROSPECTIONS_IN_FLIGHT || startedInWindow >= MAX_INTROSPECTIONS_PER_SECOND) {
+    throw new GatewayError('busy', 'Too many access tokens to check right now. Please retry shortly.', {
+      headers: { 'retry-after': '1' },
+      detail: `introspection throttled: ${introspectionsInFlight} in flight, ${startedInWindow} started this second`,
+    });
+  }
+  introspectionsInFlight++;
+  startedInWindow++;
+}
+
 async function introspect(provider: Provider, config: Config, token: string, now: number): Promise<Principal> {
   if (!provider.as.introspection_endpoint) throw invalidToken('the access token is not valid', 'opaque token and no introspection endpoint');
   const key = await cacheKey(provider.as.issuer, config.apiAudience!, token);
@@ -71,6 +98,7 @@ async function introspect(provider: Provider, config: Config, token: string, now
   }
 
   let result: oauth.IntrospectionResponse;
+  takeIntrospectionSlot(Date.now());
   try {
     const response = await oauth.introspectionRequest(provider.as, provider.client, provider.clientAuth, token, provider.httpOptions);
     result = await oauth.processIntrospectionResponse(provider.as, provider.client, response);
@@ -80,6 +108,8 @@ async function introspect(provider: Provider, config: Config, token: string, now
       detail: `introspection: ${(error as { code?: string }).code ?? ''} ${(error as Error).message?.slice(0, 200)}`,
       cause: error,
     });
+  } finally {
+    introspectionsInFlight--;
   }
 
   const claims = result as unknown as Record<string, unknown>;
