@@ -6,7 +6,7 @@
 
 import { startDemoSite } from './demo-site.mjs';
 import { startIdp } from './idp.mjs';
-import { spawnWranglerDev } from './wrangler-dev.mjs';
+import { killWranglerGroup, spawnWranglerDev, stopWranglerDev } from './wrangler-dev.mjs';
 
 const HOST = '127.0.0.1';
 const IDP_PORT = port('IDP_PORT', 9400);
@@ -62,8 +62,6 @@ console.log(`gateway     starting wrangler dev on http://${HOST}:${GATEWAY_PORT}
 const wrangler = spawnWranglerDev({ host: HOST, port: GATEWAY_PORT, vars, stdio: 'inherit' });
 
 let stopping = false;
-// Set once the group is known dead, so a recycled process-group id is never signalled.
-let reaped = false;
 
 wrangler.on('error', (error) => shutdown(1, `could not run wrangler: ${error.message}`));
 wrangler.on('exit', (code, signal) => {
@@ -73,7 +71,7 @@ for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) {
   process.on(signal, () => shutdown(0));
 }
 // Last resort if this process dies some other way: never leave workerd behind.
-process.on('exit', () => killGroup('SIGKILL'));
+process.on('exit', () => killWranglerGroup(wrangler, 'SIGKILL'));
 
 announceWhenReady();
 
@@ -102,28 +100,9 @@ async function shutdown(code, reason) {
   if (stopping) return;
   stopping = true;
   if (reason) console.error(`dev: ${reason}; stopping.`);
-  if (wrangler.exitCode === null && wrangler.signalCode === null) {
-    const exited = new Promise((resolve) => wrangler.once('exit', resolve));
-    killGroup('SIGTERM');
-    const timer = setTimeout(() => killGroup('SIGKILL'), STOP_GRACE_MS);
-    await exited;
-    clearTimeout(timer);
-  }
-  // workerd may outlive wrangler's node process by a moment; the group goes with it.
-  killGroup('SIGKILL');
-  reaped = true;
+  await stopWranglerDev(wrangler, STOP_GRACE_MS);
   await Promise.allSettled([idp.close(), site.close()]);
   process.exit(code);
-}
-
-/** @param {NodeJS.Signals} signal */
-function killGroup(signal) {
-  if (wrangler.pid === undefined || reaped) return;
-  try {
-    process.kill(-wrangler.pid, signal);
-  } catch {
-    // ESRCH: the group is already gone.
-  }
 }
 
 /**

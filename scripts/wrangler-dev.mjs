@@ -41,3 +41,40 @@ export function spawnWranglerDev({ host, port, vars, args = [], stdio }) {
     },
   );
 }
+
+/** Children whose process group is known dead: a recycled group id must never be signalled. */
+const reaped = new WeakSet();
+
+/**
+ * Signals wrangler's whole process group (wrangler's node child and workerd included), if it may
+ * still exist. Synchronous, so it can run in a process `exit` handler.
+ * @param {import('node:child_process').ChildProcess | undefined} child
+ * @param {NodeJS.Signals} signal
+ */
+export function killWranglerGroup(child, signal) {
+  if (child?.pid === undefined || reaped.has(child)) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}
+
+/**
+ * Stops wrangler politely (SIGTERM), then outright after `graceMs`; workerd may outlive wrangler's
+ * node process by a moment, so the group gets a final SIGKILL either way.
+ * @param {import('node:child_process').ChildProcess | undefined} child
+ * @param {number} graceMs
+ */
+export async function stopWranglerDev(child, graceMs) {
+  if (!child) return;
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    killWranglerGroup(child, 'SIGTERM');
+    const timer = setTimeout(() => killWranglerGroup(child, 'SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+  }
+  killWranglerGroup(child, 'SIGKILL');
+  reaped.add(child);
+}

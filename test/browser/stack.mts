@@ -19,7 +19,7 @@ import { dirname, join } from 'node:path';
 
 import { startDemoSite } from '../../scripts/demo-site.mjs';
 import { startIdp } from '../../scripts/idp.mjs';
-import { spawnWranglerDev } from '../../scripts/wrangler-dev.mjs';
+import { killWranglerGroup, spawnWranglerDev, stopWranglerDev } from '../../scripts/wrangler-dev.mjs';
 
 // Test-only values, public in this repository.
 const CLIENT_ID = 'edgegate-browser-test';
@@ -65,27 +65,17 @@ export async function startStack({ logFile }: StackOptions): Promise<Stack> {
       console.error(`[browser test] could not remove ${workDir}:`, error);
     }
   };
-  let reaped = false;
   let stopped: Promise<void> | undefined;
 
-  const killGroup = (signal: NodeJS.Signals) => {
-    if (wrangler?.pid === undefined || reaped) return;
-    try {
-      process.kill(-wrangler.pid, signal);
-    } catch {
-      // ESRCH: the group is gone already.
-    }
-  };
   // Last resort when the test process ends without running afterAll (an uncaught error, Ctrl-C,
   // vitest terminating its worker): never leave wrangler and workerd behind. A signal is passed on
   // with its default effect (ending this process) unless someone else also listens for it.
   const onExit = () => {
-    killGroup('SIGKILL');
+    killWranglerGroup(wrangler, 'SIGKILL');
     removeWorkDir();
   };
   const onSignal = (signal: NodeJS.Signals) => {
-    killGroup('SIGKILL');
-    reaped = true;
+    killWranglerGroup(wrangler, 'SIGKILL');
     removeHooks();
     removeWorkDir();
     if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
@@ -100,16 +90,7 @@ export async function startStack({ logFile }: StackOptions): Promise<Stack> {
 
   const stop = () =>
     (stopped ??= (async () => {
-      if (wrangler && wrangler.exitCode === null && wrangler.signalCode === null) {
-        const exited = new Promise((resolve) => wrangler?.once('exit', resolve));
-        killGroup('SIGTERM');
-        const timer = setTimeout(() => killGroup('SIGKILL'), STOP_GRACE_MS);
-        await exited;
-        clearTimeout(timer);
-      }
-      // workerd may outlive wrangler's node process by a moment; the group goes with it.
-      killGroup('SIGKILL');
-      reaped = true;
+      await stopWranglerDev(wrangler, STOP_GRACE_MS);
       removeHooks();
       await Promise.allSettled(closables.reverse().map((c) => c.close()));
       removeWorkDir();
