@@ -6,7 +6,7 @@ import { CLIENT_ID, CLIENT_SECRET } from '../setup/constants';
 import type { SignMode } from '../setup/protocol';
 import { signInWithScript } from '../support/flows';
 import { gateway, type Gateway } from '../support/gateway';
-import { API } from '../support/lifecycle';
+import { stillSignedIn } from '../support/lifecycle';
 
 const issuer = inject('testIssuerUrl');
 const EVENT = 'http://schemas.openid.net/event/backchannel-logout';
@@ -45,12 +45,6 @@ async function victim(overrides: Record<string, unknown> = {}, sid = 'sid-victim
   const { callbackResponse } = await signInWithScript(gw, { idToken: { claims: { sub: 'victim', sid } } });
   expect(callbackResponse.status).toBe(303);
   return gw;
-}
-
-async function stillSignedIn(gw: Gateway): Promise<boolean> {
-  const res = await gw.fetch('/page', { headers: API, store: false });
-  await res.arrayBuffer();
-  return res.status === 200;
 }
 
 async function expectRefused(gw: Gateway, res: Response, reason: string) {

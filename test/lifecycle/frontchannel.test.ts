@@ -5,7 +5,7 @@
 import { describe, expect, inject, it } from 'vitest';
 import { signInWithScript } from '../support/flows';
 import { gateway, type Gateway } from '../support/gateway';
-import { API, SESSION_COOKIE } from '../support/lifecycle';
+import { API, SESSION_COOKIE, stillSignedIn } from '../support/lifecycle';
 
 const issuer = inject('testIssuerUrl');
 
@@ -14,12 +14,6 @@ async function signedIn(sid: string, sub = 'frank'): Promise<Gateway> {
   const { callbackResponse } = await signInWithScript(gw, { idToken: { claims: { sub, sid } } });
   expect(callbackResponse.status).toBe(303);
   return gw;
-}
-
-async function stillSignedIn(gw: Gateway): Promise<boolean> {
-  const res = await gw.fetch('/page', { headers: API, store: false });
-  await res.arrayBuffer();
-  return res.status === 200;
 }
 
 const frontchannel = (gw: Gateway, query: string, cookies = true) => gw.fetch(`/_auth/frontchannel-logout?${query}`, { headers: { accept: 'text/html' }, cookies });

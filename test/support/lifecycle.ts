@@ -122,3 +122,10 @@ export async function until(check: () => Promise<boolean>, what: string, timeout
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/** Is this browser (jar) still signed in? Asks a protected page as an API client; stores nothing. */
+export async function stillSignedIn(gw: Gateway): Promise<boolean> {
+  const res = await gw.fetch('/page', { headers: API, store: false });
+  await res.arrayBuffer();
+  return res.status === 200;
+}
