@@ -5,7 +5,7 @@
 import { describe, expect, inject, it } from 'vitest';
 import { signInWithScript } from '../support/flows';
 import { gateway, type Gateway } from '../support/gateway';
-import { API, SESSION_COOKIE, stillSignedIn } from '../support/lifecycle';
+import { SESSION_COOKIE, stillSignedIn } from '../support/lifecycle';
 
 const issuer = inject('testIssuerUrl');
 
