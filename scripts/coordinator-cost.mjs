@@ -118,15 +118,15 @@ async function main() {
   }
 }
 
-/** Rewrites the window constant in src/coordinator/revocation.ts for one bundle; src/ stays untouched. */
+/** Rewrites the window constant in src/lifecycle/revocation.ts for one bundle; src/ stays untouched. */
 function windowOverride(ms) {
   return {
     name: 'revocation-window',
     setup(b) {
-      b.onLoad({ filter: /src[\\/]coordinator[\\/]revocation\.ts$/ }, async (args) => {
+      b.onLoad({ filter: /src[\\/]lifecycle[\\/]revocation\.ts$/ }, async (args) => {
         const source = await readFile(args.path, 'utf8');
         const rewritten = source.replace(/const REVOCATION_CHECK_WINDOW_MS = \d+;/, `const REVOCATION_CHECK_WINDOW_MS = ${ms};`);
-        if (rewritten === source) throw new Error('REVOCATION_CHECK_WINDOW_MS not found in src/coordinator/revocation.ts');
+        if (rewritten === source) throw new Error('REVOCATION_CHECK_WINDOW_MS not found in src/lifecycle/revocation.ts');
         return { contents: rewritten, loader: 'ts' };
       });
     },

@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import type { Env } from './env';
 import { GatewayError } from './http/errors';
 import { errorResponse } from './http/respond';
-import { createContext, type RequestContext } from './routes/context';
+import { createContext, type RequestContext } from './context';
 import { handleCallback } from './routes/callback';
 import { handleLogout, handleSignedOut, handleUserInfo } from './routes/auth-pages';
 import { handleLogin } from './routes/signin';

@@ -9,7 +9,7 @@ import { idpResponseError, type Provider } from './provider';
 /**
  * The refresh token grant (RFC 6749 6, Core 12) as a plain function over a session: request, validate,
  * re-read UserInfo, and say what happened. It neither reads nor writes the session store; the caller
- * (session/lifecycle.ts) decides what each outcome means for the session.
+ * (lifecycle/fresh.ts) decides what each outcome means for the session.
  */
 export interface RefreshedTokens {
   /** The new ID token, or the previous one when the refresh response carried none. */

@@ -3,12 +3,13 @@ import { htmlResponse, jsonResponse } from '../http/pages';
 import { wantsJson } from '../http/client';
 import { log } from '../http/log';
 import { revokeToken } from '../oidc/revoke';
-import { endSession, keepFresh } from '../session/lifecycle';
+import { endSession, keepFresh } from '../lifecycle/fresh';
 import { createLogoutState, readLogoutState } from '../session/logout-state';
-import type { RequestContext } from './context';
+import type { RequestContext } from '../context';
 import { clearResumeHint } from '../session/transaction';
 import { safeReturnPath } from './return-path';
-import { clearSessionCookie, currentSession } from './session';
+import { clearSessionCookie } from './session-cookie';
+import { currentSession } from '../lifecycle/current';
 import { parseSessionCookie } from '../session/store';
 import { sessionCookieName } from '../session/cookie-names';
 

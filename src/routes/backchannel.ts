@@ -2,8 +2,8 @@ import { GatewayError } from '../http/errors';
 import { log } from '../http/log';
 import { LogoutTokenError, verifyLogoutToken } from '../oidc/logout-token';
 import { sessionIndex } from '../session/index-store';
-import { endIdpSessions } from '../session/lifecycle';
-import type { RequestContext } from './context';
+import { endIdpSessions } from '../lifecycle/fresh';
+import type { RequestContext } from '../context';
 import { readTextLimited } from '../http/body';
 
 /**

@@ -4,9 +4,10 @@ import { completeSignIn } from '../oidc/callback';
 import { interactionNeeded } from '../oidc/sign-in-errors';
 import type { Session } from '../session/model';
 import { clearTransactionCookie, consumeResponse, findTransaction, RESUME_HINT_GRACE, resumeHintCookie } from '../session/transaction';
-import { endSession, registerSession } from '../session/lifecycle';
-import { redirectUri, type RequestContext } from './context';
-import { currentSession, sessionCookie } from './session';
+import { endSession, registerSession } from '../lifecycle/fresh';
+import { redirectUri, type RequestContext } from '../context';
+import { sessionCookie } from './session-cookie';
+import { currentSession } from '../lifecycle/current';
 import { redirectToIdp, txCookieOptions } from './signin';
 import { readTextLimited } from '../http/body';
 

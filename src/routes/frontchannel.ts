@@ -1,8 +1,9 @@
 import { htmlResponse } from '../http/pages';
 import { log } from '../http/log';
-import { endIdpSessions, endSession } from '../session/lifecycle';
-import type { RequestContext } from './context';
-import { clearSessionCookie, currentSession } from './session';
+import { endIdpSessions, endSession } from '../lifecycle/fresh';
+import type { RequestContext } from '../context';
+import { clearSessionCookie } from './session-cookie';
+import { currentSession } from '../lifecycle/current';
 
 /**
  * `GET /_auth/frontchannel-logout?iss=…&sid=…`: OpenID Connect Front-Channel Logout 1.0. The IdP loads

@@ -7,9 +7,10 @@ import { routeFor } from '../policy/match';
 import type { RouteRule } from '../policy/rules';
 import { bearerToken, invalidToken, verifyBearer } from '../oidc/access-token';
 import { forward } from '../proxy/forward';
-import { keepFresh } from '../session/lifecycle';
-import type { RequestContext } from './context';
-import { clearSessionCookie, currentSession, hasSessionCookie, touchIfDue, type Current } from './session';
+import { keepFresh } from '../lifecycle/fresh';
+import type { RequestContext } from '../context';
+import { clearSessionCookie, hasSessionCookie } from './session-cookie';
+import { currentSession, touchIfDue, type Current } from '../lifecycle/current';
 import { startSignIn } from './signin';
 import { forwardedIdentity } from './identity-headers';
 

@@ -5,8 +5,8 @@ import type { Principal } from '../policy/decide';
 import { identityFromClaims, identityHeaders, type IdentityHeaders } from '../policy/identity';
 import type { Config } from '../config';
 import type { RouteRule } from '../policy/rules';
-import type { RequestContext } from './context';
-import type { Current } from './session';
+import type { RequestContext } from '../context';
+import type { Current } from '../lifecycle/current';
 
 /**
  * The X-User headers of one principal, computed once per claims object and configuration: a cached

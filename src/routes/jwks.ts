@@ -1,7 +1,7 @@
 import { loadAssertionKeys } from '../assertion/keys';
 import { GatewayError } from '../http/errors';
 import { jsonResponse } from '../http/pages';
-import type { RequestContext } from './context';
+import type { RequestContext } from '../context';
 
 /**
  * `GET /_auth/jwks`: the public keys backends verify X-User-Jwt with. Cacheable for minutes: a

@@ -3,9 +3,9 @@ import { loginOptions } from '../oidc/auth-params';
 import { beginSignIn, type SignInOptions } from '../oidc/authorize';
 import { clearResumeHint, hasResumeHint, pruneTransactions, transactionCookie, type TxCookieOptions } from '../session/transaction';
 import type { StepUp } from '../policy/decide';
-import { redirectUri, type RequestContext } from './context';
+import { redirectUri, type RequestContext } from '../context';
 import { safeReturnPath } from './return-path';
-import { hasSessionCookie } from './session';
+import { hasSessionCookie } from './session-cookie';
 
 /**
  * `GET /_auth/login?rd=/path[&login_hint=…][&prompt=…]`: start a sign-in, then return to `rd`

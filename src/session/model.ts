@@ -16,7 +16,7 @@ export interface Session {
   /**
    * Epoch seconds when the current tokens were obtained (sign-in or last refresh). Absent in sessions
    * written before refresh existed: `createdAt` stands in. Gives the tokens' lifetime, which bounds
-   * the refresh margin (see session/lifecycle.ts).
+   * the refresh margin (see lifecycle/fresh.ts).
    */
   tokensAt?: number;
   createdAt: number;

@@ -2,7 +2,7 @@
 //
 // "Isolates": each gateway() has its own env object, hence its own parsed config, and the gateway keeps
 // its per-isolate state per config (session cache, in-isolate single flight, revocation checks, outage
-// backoff; see src/session/lifecycle.ts). So N gateways with the same cookie behave like N isolates
+// backoff; see src/lifecycle/fresh.ts). So N gateways with the same cookie behave like N isolates
 // (or locations) serving one browser's requests, sharing KV and the COORDINATOR namespace.
 //
 //   isolate(cookie, overrides)   another isolate serving the same browser session

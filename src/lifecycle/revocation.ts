@@ -1,7 +1,7 @@
 import type { Config } from '../config';
 import { log } from '../http/log';
-import type { RequestContext } from '../routes/context';
-import { coordinatorFor, CoordinatorUnavailable, type Coordinator } from './client';
+import type { RequestContext } from '../context';
+import { coordinatorFor, CoordinatorUnavailable, type Coordinator } from '../coordinator/client';
 
 /**
  * Revocation through the coordinator, as the Worker sees it: whether a session was ended anywhere
@@ -20,7 +20,7 @@ const COORDINATOR_RETRY_AFTER_MS = 5000;
 /** Bounds the map of recent checks like the session cache (session/store.ts). */
 const CHECKED_MAX_ENTRIES = 1000;
 
-/** Per configuration, i.e. per isolate (see session/lifecycle.ts). */
+/** Per configuration, i.e. per isolate (see lifecycle/fresh.ts). */
 interface IsolateState {
   /** Session id → epoch ms until which its last "not revoked" answer holds. */
   checked: Map<string, number>;

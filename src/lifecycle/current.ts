@@ -1,10 +1,10 @@
 import { log } from '../http/log';
-import { deleteCookie, serializeCookie } from '../http/cookies';
+import type { RequestContext } from '../context';
 import { sessionCookieName } from '../session/cookie-names';
 import { isExpired, type Session } from '../session/model';
-import { parseSessionCookie, sessionCookieValue, type SessionHandle } from '../session/store';
-import type { RequestContext } from './context';
+import { parseSessionCookie, type SessionHandle } from '../session/store';
 
+/** A signed-in request's session: the handle from its cookie and the session it opened. */
 export interface Current {
   handle: SessionHandle;
   session: Session;
@@ -22,10 +22,6 @@ export async function currentSession(ctx: RequestContext): Promise<Current | nul
   return { handle, session };
 }
 
-export function hasSessionCookie(ctx: RequestContext): boolean {
-  return ctx.cookies.has(sessionCookieName(ctx.mode));
-}
-
 /**
  * Idle timeout moves with activity, but a KV write per request would be slow, costly and beyond
  * KV's one-write-per-second-per-key limit: extend only when a tenth of the idle window has passed.
@@ -39,18 +35,4 @@ export function touchIfDue(ctx: RequestContext, current: Current): void {
       log('warn', 'session_touch_failed', { detail: error instanceof Error ? error.message.slice(0, 200) : 'unknown' });
     }),
   );
-}
-
-export function sessionCookie(ctx: RequestContext, handle: SessionHandle, session: Session): string {
-  // Lives as long as the session can; the idle timeout is enforced server-side from KV.
-  return serializeCookie(sessionCookieName(ctx.mode), sessionCookieValue(handle), {
-    secure: ctx.mode.secure,
-    sameSite: 'Lax',
-    httpOnly: true,
-    maxAge: session.expiresAt - ctx.now,
-  });
-}
-
-export function clearSessionCookie(ctx: RequestContext): string {
-  return deleteCookie(sessionCookieName(ctx.mode), { secure: ctx.mode.secure, sameSite: 'Lax', httpOnly: true });
 }

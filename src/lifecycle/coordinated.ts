@@ -1,8 +1,8 @@
 import type { ErrorCode } from '../http/errors';
 import { GatewayError } from '../http/errors';
 import { log } from '../http/log';
-import type { RequestContext } from '../routes/context';
-import type { Current } from '../routes/session';
+import type { RequestContext } from '../context';
+import type { Current } from './current';
 import {
   OUTAGE_RETRY_AFTER,
   redeem,
@@ -14,10 +14,10 @@ import {
   stillUsable,
   superseded,
   type FlightResult,
-} from '../session/lifecycle';
-import { CoordinatorUnavailable, tokenHash, type Coordinator } from './client';
+} from './fresh';
+import { CoordinatorUnavailable, tokenHash, type Coordinator } from '../coordinator/client';
 import { coordinatorFailed, forgetSession, markChecked } from './revocation';
-import type { IdpFailure } from './protocol';
+import type { IdpFailure } from '../coordinator/protocol';
 
 /**
  * A refresh across the edge: the session's object grants one caller a lease to redeem the refresh

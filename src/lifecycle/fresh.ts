@@ -1,14 +1,14 @@
 import type { Config } from '../config';
-import { refreshWithCoordinator } from '../coordinator/refresh';
-import { activeCoordinator, forgetSession, revokeEverywhere, revokedElsewhere } from '../coordinator/revocation';
+import { refreshWithCoordinator } from './coordinated';
+import { activeCoordinator, forgetSession, revokeEverywhere, revokedElsewhere } from './revocation';
 import { GatewayError } from '../http/errors';
 import { log } from '../http/log';
 import { refreshSession, type RefreshedTokens, type RefreshResult } from '../oidc/refresh';
-import type { RequestContext } from '../routes/context';
-import type { Current } from '../routes/session';
-import { sessionIndex, type IndexEntry } from './index-store';
-import { tokenExpiry, type Session } from './model';
-import type { SessionHandle } from './store';
+import type { RequestContext } from '../context';
+import type { Current } from './current';
+import { sessionIndex, type IndexEntry } from '../session/index-store';
+import { tokenExpiry, type Session } from '../session/model';
+import type { SessionHandle } from '../session/store';
 
 /**
  * A session's life after sign-in: its tokens are refreshed shortly before they expire, and it ends when

@@ -1,11 +1,11 @@
-import { loadConfig, type Config } from '../config';
-import { isLoopbackHost } from '../config/hosts';
-import { GatewayError } from '../http/errors';
-import { parseCookies } from '../http/cookies';
-import { getProvider, type Provider } from '../oidc/provider';
-import { DEV_HTTP_MODE, SECURE_MODE, type CookieMode } from '../session/cookie-names';
-import { KvSessionStore } from '../session/store';
-import type { Env } from '../env';
+import { loadConfig, type Config } from './config';
+import { isLoopbackHost } from './config/hosts';
+import { GatewayError } from './http/errors';
+import { parseCookies } from './http/cookies';
+import { getProvider, type Provider } from './oidc/provider';
+import { DEV_HTTP_MODE, SECURE_MODE, type CookieMode } from './session/cookie-names';
+import { KvSessionStore } from './session/store';
+import type { Env } from './env';
 
 /** Everything a handler needs for one request, resolved once at the edge of the app. */
 export interface RequestContext {
