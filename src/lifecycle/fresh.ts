@@ -1,14 +1,13 @@
 import type { Config } from '../config';
 import { refreshWithCoordinator } from './coordinated';
-import { activeCoordinator, forgetSession, revokeEverywhere, revokedElsewhere } from './revocation';
+import { activeCoordinator, revokedElsewhere } from './revocation';
+import { endSession } from './end';
 import { GatewayError } from '../http/errors';
 import { log } from '../http/log';
 import { refreshSession, type RefreshedTokens, type RefreshResult } from '../oidc/refresh';
 import type { RequestContext } from '../context';
 import type { Current } from './current';
-import { sessionIndex, type IndexEntry } from '../session/index-store';
 import { tokenExpiry, type Session } from '../session/model';
-import type { SessionHandle } from '../session/store';
 
 /**
  * A session's life after sign-in: its tokens are refreshed shortly before they expire, and it ends when
@@ -205,52 +204,3 @@ export function stillUsable(session: Session, now: number): boolean {
   return expiry === undefined || now < expiry;
 }
 
-function indexEntry(ctx: RequestContext, session: Session): IndexEntry {
-  return { iss: ctx.config.issuer, sub: session.sub, sid: session.sid };
-}
-
-/** Makes a new session findable by logout from the IdP (its `sid`, its `sub`). Called at sign-in. */
-export async function registerSession(ctx: RequestContext, handle: SessionHandle, session: Session): Promise<void> {
-  const { index } = sessionIndex(ctx.config.sessions, ctx.config.sessionSecrets);
-  await index.add(handle.id, indexEntry(ctx, session), session.expiresAt, ctx.now);
-}
-
-/**
- * Ends one session: revoked in the coordinator (every location refuses it on its next request) and
- * gone from KV (without a coordinator, other locations see that within ~60 s); index entries later.
- */
-export async function endSession(
-  ctx: RequestContext,
-  id: string,
-  session: { sub: string; sid?: string | undefined; expiresAt?: number },
-  reason = 'logout',
-): Promise<void> {
-  forgetSession(ctx, id);
-  await Promise.all([revokeEverywhere(ctx, id, session.expiresAt ?? ctx.now + ctx.config.maxTtl, reason), ctx.store.deleteById(id)]);
-  const { index } = sessionIndex(ctx.config.sessions, ctx.config.sessionSecrets);
-  ctx.waitUntil(
-    index.remove(id, { iss: ctx.config.issuer, sub: session.sub, sid: session.sid }).catch((error: unknown) => {
-      log('warn', 'session_index_cleanup_failed', { detail: error instanceof Error ? error.message.slice(0, 200) : 'unknown' });
-    }),
-  );
-}
-
-/**
- * Logout initiated by the IdP (Back-Channel Logout 2.7, Front-Channel Logout 3): a `sid` ends the
- * sessions of that IdP session (of that user, when `sub` is given too); a `sub` alone ends all of the
- * user's sessions. Returns how many sessions were ended.
- */
-export async function endIdpSessions(ctx: RequestContext, target: { sub?: string | undefined; sid?: string | undefined }, reason = 'idp_logout'): Promise<number> {
-  const { index } = sessionIndex(ctx.config.sessions, ctx.config.sessionSecrets);
-  const iss = ctx.config.issuer;
-  let records;
-  if (target.sid !== undefined) {
-    records = (await index.bySid(iss, target.sid)).filter((r) => target.sub === undefined || r.sub === target.sub);
-  } else if (target.sub !== undefined) {
-    records = await index.bySub(iss, target.sub);
-  } else {
-    return 0;
-  }
-  await Promise.all(records.map((record) => endSession(ctx, record.id, record, reason)));
-  return records.length;
-}

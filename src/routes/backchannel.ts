@@ -2,7 +2,7 @@ import { GatewayError } from '../http/errors';
 import { log } from '../http/log';
 import { LogoutTokenError, verifyLogoutToken } from '../oidc/logout-token';
 import { sessionIndex } from '../session/index-store';
-import { endIdpSessions } from '../lifecycle/fresh';
+import { endIdpSessions } from '../lifecycle/end';
 import type { RequestContext } from '../context';
 import { readTextLimited } from '../http/body';
 

@@ -4,7 +4,7 @@ import { completeSignIn } from '../oidc/callback';
 import { interactionNeeded } from '../oidc/sign-in-errors';
 import type { Session } from '../session/model';
 import { clearTransactionCookie, consumeResponse, findTransaction, RESUME_HINT_GRACE, resumeHintCookie } from '../session/transaction';
-import { endSession, registerSession } from '../lifecycle/fresh';
+import { endSession, registerSession } from '../lifecycle/end';
 import { redirectUri, type RequestContext } from '../context';
 import { sessionCookie } from './session-cookie';
 import { currentSession } from '../lifecycle/current';

@@ -1,6 +1,6 @@
 import { htmlResponse } from '../http/pages';
 import { log } from '../http/log';
-import { endIdpSessions, endSession } from '../lifecycle/fresh';
+import { endIdpSessions, endSession } from '../lifecycle/end';
 import type { RequestContext } from '../context';
 import { clearSessionCookie } from './session-cookie';
 import { currentSession } from '../lifecycle/current';
