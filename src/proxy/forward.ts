@@ -1,5 +1,5 @@
 import { GatewayError } from '../http/errors';
-import { upstreamHeaders, type ForwardContext } from './headers';
+import { upstreamHeaders, withoutGatewaySetCookies, type ForwardContext } from './headers';
 
 /**
  * Sends the request on to the origin: body streamed, redirects passed back untouched (the browser
@@ -21,7 +21,7 @@ export async function forward(request: Request, upstream: URL | undefined, ctx: 
   };
   if (request.method !== 'GET' && request.method !== 'HEAD') init.body = request.body;
   try {
-    return await fetch(target, init);
+    return withoutGatewaySetCookies(await fetch(target, init));
   } catch (error) {
     const timeout = deadline.signal.aborted || (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError'));
     throw new GatewayError(

@@ -1,3 +1,4 @@
+import { log } from '../http/log';
 import { isGatewayCookie } from '../session/cookie-names';
 
 /**
@@ -132,4 +133,37 @@ function cookieName(piece: string): string {
   return (eq === -1 ? piece : piece.slice(0, eq)).trim();
 }
 
+/**
+ * The upstream's answer without `Set-Cookie` for the gateway's own cookies. An upstream (or a per-rule
+ * `upstream`) that could set them would plant its own session in the browser (fixation), overwrite a
+ * sign-in in progress, or end the session. Dropped in every spelling a browser might read as ours:
+ * prefixes are compared case-insensitively (RFC 6265bis 4.1.3.1-2), `__Secure-` like `__Host-`, and a
+ * name-less cookie (no "=") whose value is one of our names. Logged by name, never by value.
+ * The response is rebuilt only when something was dropped: the common answer streams on untouched.
+ */
+export function withoutGatewaySetCookies(response: Response): Response {
+  if (!response.headers.has('set-cookie')) return response;
+  const all = response.headers.getSetCookie();
+  const kept = all.filter((cookie) => {
+    const name = setCookieName(cookie);
+    if (!isGatewayCookieInAnyForm(name)) return true;
+    log('warn', 'upstream_set_gateway_cookie', { name: name.slice(0, 64) });
+    return false;
+  });
+  if (kept.length === all.length) return response;
+  const headers = new Headers(response.headers);
+  headers.delete('set-cookie');
+  for (const cookie of kept) headers.append('set-cookie', cookie);
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers, webSocket: response.webSocket });
+}
 
+/** RFC 6265bis 5.6 step 3-4: the name is what precedes the first "="; without one, the whole pair (an empty name) — which the next request sends back as if it were a name. */
+function setCookieName(header: string): string {
+  const pair = header.split(';', 1)[0]!;
+  const eq = pair.indexOf('=');
+  return (eq === -1 ? pair : pair.slice(0, eq)).trim();
+}
+
+function isGatewayCookieInAnyForm(name: string): boolean {
+  return isGatewayCookie(name.toLowerCase().replace(/^(__host-|__secure-)+/, ''));
+}

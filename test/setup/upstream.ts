@@ -13,6 +13,7 @@
 //   /redirect          302, `Location: /elsewhere`, `Set-Cookie: upstream=1`
 //   /status/<n>        answers status <n> (JSON echo body unless the status forbids a body)
 //   /set-cookie        200 with two Set-Cookie headers (`a=1; Path=/`, `b=2; Path=/; HttpOnly`)
+//   /set-cookies?c=…   200 with one Set-Cookie header per `c` value, as given (any name, prefix, case)
 //   /sse?n=3&ms=20     text/event-stream: n events, `ms` apart, then closes (streaming pass-through)
 //   /slow?ms=500       waits, then echoes (timeouts)
 //   /reset             drops the connection without an answer
@@ -66,6 +67,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   const status = /^\/status\/(\d{3})$/.exec(p);
   if (status) return sendJson(Number(status[1]));
   if (p === '/set-cookie') return sendJson(200, { 'set-cookie': ['a=1; Path=/', 'b=2; Path=/; HttpOnly'] });
+  if (p.endsWith('/set-cookies')) return sendJson(200, { 'set-cookie': ([] as string[]).concat(echo.query.c ?? []) });
   if (p === '/slow') {
     await sleep(Number(echo.query.ms ?? 500));
     return sendJson(200);
