@@ -82,7 +82,7 @@ async function redeemCode(provider: Provider, config: Config, params: URLSearchP
     throw tokenError(error, tx);
   }
   const idToken = tokens.id_token!;
-  const idClaims = await verifyIdToken(provider, config, idToken, { nonce: tx.nonce, now });
+  const idClaims = await verifyIdToken(provider, config, idToken, { nonce: tx.nonce, now, fromTokenEndpoint: true });
   return { idToken, idClaims, tokens };
 }
 

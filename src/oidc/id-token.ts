@@ -2,22 +2,26 @@ import { jwtVerify, errors as joseErrors, type JWTPayload } from 'jose';
 import type { Config } from '../config';
 import { GatewayError } from '../http/errors';
 import type { Provider } from './provider';
+import { keysForIdpAnswers } from './jwks';
 
 /**
  * Verifies an ID token's signature with the issuer's published keys and re-checks the claims of
  * Core 3.1.3.7 independently of oauth4webapi (which validates claims but, for tokens fetched over
  * TLS, not signatures). Algorithms are pinned: never `none`, never HS* — a public key used as an
  * HMAC secret is the classic confusion attack.
+ *
+ * `fromTokenEndpoint`: the token came straight from the IdP's token endpoint, so an unknown `kid` is a
+ * key rotation and re-reads the JWKS at once (oidc/jwks.ts); left out, the 30 s cooldown applies.
  */
 export async function verifyIdToken(
   provider: Provider,
   config: Config,
   idToken: string,
-  expected: { nonce?: string; now: number },
+  expected: { nonce?: string; now: number; fromTokenEndpoint?: boolean },
 ): Promise<JWTPayload & { sub: string }> {
   let payload: JWTPayload;
   try {
-    ({ payload } = await jwtVerify(idToken, provider.jwks, {
+    ({ payload } = await jwtVerify(idToken, expected.fromTokenEndpoint ? keysForIdpAnswers(provider.jwks) : provider.jwks, {
       issuer: provider.as.issuer,
       audience: config.clientId,
       algorithms: provider.idTokenAlgs,

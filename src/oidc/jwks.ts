@@ -15,6 +15,13 @@ import { readTextLimited } from '../http/body';
  * gateway into a request amplifier against its IdP. Here the cooldown counts from the *start* of a
  * refetch, and requests arriving while one is in flight wait for it (never longer than IDP_TIMEOUT)
  * instead of starting their own.
+ *
+ * The cooldown is for tokens anyone can send. An ID token the token endpoint answered comes from the
+ * IdP itself over TLS (Core 3.1.3.7 step 6): its unknown `kid` means the IdP rotated its key, and
+ * waiting out a cooldown an attacker's made-up `kid` started would fail every sign-in for up to 30 s
+ * (OpenID RP certification rp-key-rotation-op-sign-key; test/attacks/block-sign-ins-after-key-rotation).
+ * `keysForIdpAnswers` re-reads at once, still one read for concurrent requests; each such read costs
+ * the IdP's own token request first, so it amplifies nothing.
  */
 export const JWKS_COOLDOWN_MS = 30 * 1000;
 export const JWKS_MAX_AGE_MS = 10 * 60 * 1000;
@@ -27,6 +34,8 @@ export function remoteJwks(url: URL, fetch: Fetch, timeoutMs: number): JWTVerify
   let local: ReturnType<typeof createLocalJWKSet> | undefined;
   let fetchedAt = -Infinity;
   let startedAt = -Infinity;
+  /** Completed reads: a request that missed before a read completed retries the new keys, it does not read again. */
+  let generation = 0;
   let pending: Promise<void> | undefined;
   let failure: { at: number; error: unknown } | undefined;
 
@@ -38,6 +47,7 @@ export function remoteJwks(url: URL, fetch: Fetch, timeoutMs: number): JWTVerify
         (jwks) => {
           local = createLocalJWKSet(jwks);
           fetchedAt = Date.now();
+          generation++;
           failure = undefined;
         },
         (error: unknown) => {
@@ -53,18 +63,39 @@ export function remoteJwks(url: URL, fetch: Fetch, timeoutMs: number): JWTVerify
     return withDeadline(pending, timeoutMs);
   };
 
-  return async (header, token) => {
-    if (!local || Date.now() - fetchedAt >= JWKS_MAX_AGE_MS) await reload();
-    try {
-      return await local!(header, token);
-    } catch (error) {
-      if (!(error instanceof joseErrors.JWKSNoMatchingKey)) throw error;
-      // An unknown kid may be a key rotation: re-read once per cooldown, joining a re-read in flight.
-      if (!pending && Date.now() - startedAt < JWKS_COOLDOWN_MS) throw error;
-      await reload();
-      return local!(header, token);
-    }
-  };
+  const lookup =
+    (cooldown: boolean): JWTVerifyGetKey =>
+    async (header, token) => {
+      if (!local || Date.now() - fetchedAt >= JWKS_MAX_AGE_MS) await reload();
+      const seen = generation;
+      try {
+        return await local!(header, token);
+      } catch (error) {
+        if (!(error instanceof joseErrors.JWKSNoMatchingKey)) throw error;
+        // An unknown kid may be a key rotation: re-read (once per cooldown for tokens anyone can send),
+        // joining a re-read in flight, or just looking again when one completed since the miss.
+        if (generation === seen) {
+          if (!pending && cooldown && Date.now() - startedAt < JWKS_COOLDOWN_MS) throw error;
+          await reload();
+        }
+        return local!(header, token);
+      }
+    };
+  const getKey = lookup(true);
+  idpAnswers.set(getKey, lookup(false));
+  return getKey;
+}
+
+/** remoteJwks' key lookup → the same keys, re-read without cooldown (see above). */
+const idpAnswers = new WeakMap<JWTVerifyGetKey, JWTVerifyGetKey>();
+
+/**
+ * The lookup for tokens the IdP answered directly over TLS (token endpoint ID tokens), never for
+ * tokens that passed through a browser or arrive from anyone (front-channel ID tokens, bearer and
+ * logout tokens). Any other key lookup is returned as it is.
+ */
+export function keysForIdpAnswers(jwks: JWTVerifyGetKey): JWTVerifyGetKey {
+  return idpAnswers.get(jwks) ?? jwks;
 }
 
 async function readKeySet(url: URL, fetch: Fetch): Promise<JSONWebKeySet> {
