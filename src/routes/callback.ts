@@ -50,9 +50,10 @@ export async function handleCallback(ctx: RequestContext): Promise<Response> {
   // The transaction is single-use whatever happens next.
   const clearTx = clearTransactionCookie(txCookieOptions(ctx), state);
   try {
-    if (expected === 'POST' && !(await consumeResponse(ctx.config.sessions, state, ctx.now))) {
+    // Every response mode: a code the IdP would redeem twice must not sign anyone in twice.
+    if (!(await consumeResponse(ctx.config.sessions, state, ctx.now))) {
       throw new GatewayError('callback_invalid', 'This sign-in response was already used. Please sign in again.', {
-        detail: 'replayed form_post authorization response',
+        detail: 'replayed authorization response',
         retryHref: `/_auth/login?rd=${encodeURIComponent(tx.returnTo)}`,
       });
     }

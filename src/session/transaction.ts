@@ -152,10 +152,11 @@ const spentHere = new Map<string, number>();
 const SPENT_HERE_MAX = 1000;
 
 /**
- * Marks the authorization response of `state` as used, once. False when it already was: a replayed
- * `form_post` (someone re-POSTing a captured response together with a captured transaction cookie,
- * or a browser resubmitting the form). The code flow is protected by the code's single use at the
- * IdP as well, but `id_token` sign-ins have no code: this is what makes them single-use.
+ * Marks the authorization response of `state` as used, once, in every response mode. False when it
+ * already was: a replayed response (someone re-sending a captured callback URL or `form_post` body
+ * together with a captured transaction cookie, or a browser resubmitting the form). RFC 6749 4.1.2
+ * makes a code single-use, but not every IdP enforces it (test/attacks/replay-authorization-response),
+ * and `id_token` sign-ins have no code at all: this is what makes every sign-in single-use.
  *
  * KV is eventually consistent (~60 s between locations), so a replay sent to another Cloudflare
  * location within that window is not seen here; the transaction cookie it also needs is HttpOnly,
@@ -177,7 +178,7 @@ export async function consumeResponse(kv: KVNamespace, state: string, now: numbe
   } catch (error) {
     // Unknown whether it was spent: refuse rather than risk accepting a replay.
     throw new GatewayError('session_store_unavailable', 'Sign-in cannot be completed right now. Please try again shortly.', {
-      detail: `KV ${error instanceof Error ? error.message.slice(0, 200) : 'failure'} while marking a form_post response spent`,
+      detail: `KV ${error instanceof Error ? error.message.slice(0, 200) : 'failure'} while marking an authorization response spent`,
       cause: error,
     });
   }

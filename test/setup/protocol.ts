@@ -38,6 +38,8 @@ export interface CodeScript {
   delayMs?: number;
   /** When set, the token endpoint checks code_verifier against it (S256) and answers invalid_grant on mismatch. */
   codeChallenge?: string;
+  /** The token endpoint redeems this code as often as it is presented (an IdP that does not enforce RFC 6749 4.1.2's single use). */
+  reusable?: boolean;
   /** When `tokenResponse.refresh_token` is set: what a refresh_token grant with it answers (once). */
   refresh?: CodeScript;
 }

@@ -5,7 +5,7 @@
 // Tests run inside workerd and can only `fetch`, so everything is scripted over HTTP:
 //
 //   POST /control/codes            body: CodeScript (below)  → { code }
-//        The token endpoint redeems that code ONCE and answers what was scripted. Defaults: an ID token
+//        The token endpoint redeems that code ONCE (unless `reusable`) and answers what was scripted. Defaults: an ID token
 //        signed RS256 with { iss: <issuer redeemed at>, aud: <client id presented>, sub: 'test-user',
 //        iat: now, exp: now+300 }; every claim/header field can be overridden, `null` deletes it.
 //   GET  /control/last-token-request          the last request the token endpoint received
@@ -240,7 +240,7 @@ export async function startTestIssuer(port = 0): Promise<RunningTestIssuer> {
       const code = params.code ?? '';
       tokenRequestsByCode.set(code, record);
       const stored = codes.get(code);
-      if (!stored || stored.used) return json(res, 400, { error: 'invalid_grant', error_description: 'unknown or already used code' });
+      if (!stored || (stored.used && !stored.script.reusable)) return json(res, 400, { error: 'invalid_grant', error_description: 'unknown or already used code' });
       stored.used = true;
       if (!params.code_verifier) return json(res, 400, { error: 'invalid_grant', error_description: 'code_verifier missing' });
       if (stored.script.codeChallenge !== undefined) {
