@@ -34,8 +34,36 @@ const IDENTITY_EXACT = new Set([
  */
 const IDENTITY_PREFIXES = ['x-user', 'x-auth-request-', 'x-ms-client-principal', 'x-ms-token-', 'x-goog-authenticated-user-', 'x-amzn-oidc-', 'oidc-'];
 
-/** Set by the gateway from what it knows; a client's own values would be spoofable. */
-const GATEWAY_SET = new Set(['x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-for', 'forwarded', 'x-real-ip']);
+/**
+ * Set by the gateway from what it knows, or removed: a client's own values would be spoofable. Besides
+ * the usual forwarding headers, the client address that nginx (`X-Real-IP`), Akamai and Cloudflare
+ * Enterprise (`True-Client-IP`), Rails / Symfony / Express (`X-Client-IP`, `Client-IP`,
+ * `X-Cluster-Client-IP`) trust for IP allow-lists and rate limits, and the host, port and scheme that
+ * Rack, Symfony, Django and IIS build absolute URLs from (password-reset links, redirects, "is this
+ * HTTPS?"). Nobody in front of the gateway sets these legitimately.
+ */
+const GATEWAY_SET = new Set([
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-forwarded-for',
+  'forwarded',
+  'x-real-ip',
+  'true-client-ip',
+  'x-client-ip',
+  'client-ip',
+  'x-cluster-client-ip',
+  'fastly-client-ip',
+  'x-forwarded',
+  'forwarded-for',
+  'x-original-host',
+  'x-host',
+  'x-forwarded-server',
+  'x-forwarded-port',
+  'x-forwarded-ssl',
+  'x-forwarded-scheme',
+  'x-url-scheme',
+  'front-end-https',
+]);
 
 /**
  * Headers that override the request URL at the origin: IIS (URL Rewrite), older Symfony and Zend
@@ -102,9 +130,17 @@ export function upstreamHeaders(incoming: Headers, ctx: ForwardContext): Headers
   }
   if (isWebSocket) headers.set('upgrade', 'websocket');
 
+  const scheme = ctx.publicUrl.protocol.replace(':', '');
   headers.set('x-forwarded-host', ctx.publicUrl.host);
-  headers.set('x-forwarded-proto', ctx.publicUrl.protocol.replace(':', ''));
-  if (ctx.clientIp) headers.set('x-forwarded-for', ctx.clientIp);
+  headers.set('x-forwarded-proto', scheme);
+  headers.set('x-forwarded-scheme', scheme);
+  headers.set('x-forwarded-ssl', scheme === 'https' ? 'on' : 'off');
+  headers.set('x-forwarded-port', ctx.publicUrl.port || (scheme === 'https' ? '443' : '80'));
+  if (ctx.clientIp) {
+    headers.set('x-forwarded-for', ctx.clientIp);
+    headers.set('x-real-ip', ctx.clientIp);
+    headers.set('true-client-ip', ctx.clientIp);
+  }
 
   for (const [name, value] of ctx.identityHeaders) headers.set(name, value);
   return headers;
