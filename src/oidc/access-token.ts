@@ -3,6 +3,7 @@ import { decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
 import type { Config } from '../config';
 import { ASYMMETRIC_ALGS } from '../config/schema';
 import { GatewayError } from '../http/errors';
+import { throttle } from '../http/throttle';
 import { utf8, toBase64Url } from '../crypto/encoding';
 import type { Principal } from '../policy/decide';
 import type { Provider } from './provider';
@@ -67,26 +68,12 @@ async function verifyJwt(provider: Provider, config: Config, token: string, now:
  * many start per second; beyond that the request is refused (503, Retry-After) rather than passed on.
  * Real traffic stays far below: each token is introspected once per INTROSPECTION_TTL.
  */
-const MAX_INTROSPECTIONS_IN_FLIGHT = 16;
-const MAX_INTROSPECTIONS_PER_SECOND = 50;
-let introspectionsInFlight = 0;
-let windowStart = 0;
-let startedInWindow = 0;
-
-function takeIntrospectionSlot(nowMs: number): void {
-  if (nowMs - windowStart >= 1000) {
-    windowStart = nowMs;
-    startedInWindow = 0;
-  }
-  if (introspectionsInFlight >= MAX_INTROSPECTIONS_IN_FLIGHT || startedInWindow >= MAX_INTROSPECTIONS_PER_SECOND) {
-    throw new GatewayError('busy', 'Too many access tokens to check right now. Please retry shortly.', {
-      headers: { 'retry-after': '1' },
-      detail: `introspection throttled: ${introspectionsInFlight} in flight, ${startedInWindow} started this second`,
-    });
-  }
-  introspectionsInFlight++;
-  startedInWindow++;
-}
+const introspections = throttle({
+  name: 'introspection',
+  maxInFlight: 16,
+  perSecond: 50,
+  message: 'Too many access tokens to check right now. Please retry shortly.',
+});
 
 async function introspect(provider: Provider, config: Config, token: string, now: number): Promise<Principal> {
   if (!provider.as.introspection_endpoint) throw invalidToken('the access token is not valid', 'opaque token and no introspection endpoint');
@@ -98,7 +85,7 @@ async function introspect(provider: Provider, config: Config, token: string, now
   }
 
   let result: oauth.IntrospectionResponse;
-  takeIntrospectionSlot(Date.now());
+  const release = introspections.take(Date.now());
   try {
     const response = await oauth.introspectionRequest(provider.as, provider.client, provider.clientAuth, token, provider.httpOptions);
     result = await oauth.processIntrospectionResponse(provider.as, provider.client, response);
@@ -109,7 +96,7 @@ async function introspect(provider: Provider, config: Config, token: string, now
       cause: error,
     });
   } finally {
-    introspectionsInFlight--;
+    release();
   }
 
   const claims = result as unknown as Record<string, unknown>;

@@ -4,6 +4,19 @@ import { endIdpSessions, endSession } from '../lifecycle/end';
 import type { RequestContext } from '../context';
 import { clearSessionCookie } from './session-cookie';
 import { currentSession } from '../lifecycle/current';
+import { throttle } from '../http/throttle';
+
+/**
+ * Anyone can send this GET with our (public) issuer and made-up sids, and each one walks the session
+ * index in KV: bounded per isolate like introspection (oidc/access-token.ts). A logout is one request
+ * per user sign-out, far below these numbers; the IdP's iframe that meets a 503 is the user's to retry.
+ */
+const logouts = throttle({
+  name: 'front-channel logout',
+  maxInFlight: 16,
+  perSecond: 20,
+  message: 'Too many logout requests right now. Please retry shortly.',
+});
 
 /**
  * `GET /_auth/frontchannel-logout?iss=…&sid=…`: OpenID Connect Front-Channel Logout 1.0. The IdP loads
@@ -29,13 +42,18 @@ export async function handleFrontchannelLogout(ctx: RequestContext): Promise<Res
 
   let ended = 0;
   const cookies: Record<string, string> = {};
-  const current = await currentSession(ctx).catch(() => null);
-  if (current && current.session.sid === sid) {
-    await endSession(ctx, current.handle.id, current.session, 'frontchannel_logout');
-    cookies['set-cookie'] = clearSessionCookie(ctx);
-    ended++;
+  const release = logouts.take(Date.now());
+  try {
+    const current = await currentSession(ctx).catch(() => null);
+    if (current && current.session.sid === sid) {
+      await endSession(ctx, current.handle.id, current.session, 'frontchannel_logout');
+      cookies['set-cookie'] = clearSessionCookie(ctx);
+      ended++;
+    }
+    ended += await endIdpSessions(ctx, { sid }, 'frontchannel_logout');
+  } finally {
+    release();
   }
-  ended += await endIdpSessions(ctx, { sid }, 'frontchannel_logout');
   log('info', 'frontchannel_logout', { sessions_ended: ended });
   return htmlResponse(200, { title: 'Signed out', paragraphs: ['Your session here has ended.'] }, { ...headers, ...cookies });
 }
