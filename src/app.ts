@@ -10,6 +10,7 @@ import { handleProtected } from './routes/gate';
 import { handleJwks } from './routes/jwks';
 import { handleBackchannelLogout } from './routes/backchannel';
 import { handleFrontchannelLogout } from './routes/frontchannel';
+import { handleSsf } from './routes/ssf';
 
 type AppEnv = { Bindings: Env; Variables: { ctx: RequestContext } };
 
@@ -30,6 +31,7 @@ app.get('/_auth/userinfo', (c) => handleUserInfo(c.var.ctx));
 app.all('/_auth/backchannel-logout', (c) => handleBackchannelLogout(c.var.ctx));
 app.get('/_auth/frontchannel-logout', (c) => handleFrontchannelLogout(c.var.ctx));
 app.get('/_auth/jwks', (c) => handleJwks(c.var.ctx));
+app.all('/_auth/ssf', (c) => handleSsf(c.var.ctx));
 app.all('/_auth/*', () => {
   throw new GatewayError('not_found', 'There is no such gateway endpoint.');
 });

@@ -17,6 +17,7 @@ import {
   OUR_PREFIXES,
   settingsSchema,
   type ClientAuthMethod,
+  type Settings,
 } from './schema';
 
 /** Response type and mode, PAR, silent re-authentication and extra parameters: src/oidc/flow.ts. */
@@ -66,6 +67,18 @@ export interface Config extends ProtocolSettings {
   sessions: KVNamespace;
   /** The COORDINATOR Durable Object namespace; absent = KV-only (README "One refresh per session across the edge"). */
   coordinator: DurableObjectNamespace<SessionCoordinator> | undefined;
+  /** The Shared Signals receiver (POST /_auth/ssf); undefined = off (SSF_ISSUER unset). */
+  ssf: SsfSettings | undefined;
+}
+
+/** SSF_ISSUER, SSF_JWKS_URI, SSF_AUDIENCE (README "Shared Signals (CAEP)"). */
+export interface SsfSettings {
+  /** The transmitter's issuer, exactly as configured: SETs' `iss` must equal it. */
+  issuer: string;
+  /** Where its keys are; undefined = `jwks_uri` from its /.well-known/ssf-configuration. */
+  jwksUri: URL | undefined;
+  /** Required `aud`; undefined = the origin the SET was posted to. */
+  audience: string | undefined;
 }
 
 export interface ConfigProblem {
@@ -162,6 +175,7 @@ export function parseConfig(env: Record<string, unknown>): { config: Config } | 
   if (issuerUrl.protocol !== 'https:' && !devAllowHttp) {
     problems.push({ key: 'OIDC_ISSUER', message: 'must be an https:// URL (plain http only for a local demo: DEV_ALLOW_HTTP = "true" with a loopback issuer)' });
   }
+  const ssf = ssfSettings(s, devAllowHttp, problems);
   if (s.UPSTREAM_URL && new URL(s.UPSTREAM_URL).protocol !== 'https:' && !isLoopbackHost(new URL(s.UPSTREAM_URL).hostname)) {
     log('warn', 'upstream_plain_http', { reason: 'UPSTREAM_URL uses http://; identity headers travel unencrypted to the origin' });
   }
@@ -215,7 +229,30 @@ export function parseConfig(env: Record<string, unknown>): { config: Config } | 
       identityHeaderBudget: s.IDENTITY_HEADER_BUDGET,
       sessions: sessions!,
       coordinator,
+      ssf,
       ...protocol.settings,
     },
   };
+}
+
+/**
+ * The Shared Signals receiver is off unless SSF_ISSUER names the transmitter; its other keys alone would
+ * be silently ignored, so they are refused. Its URLs are https, except in a loopback demo (as OIDC_ISSUER).
+ */
+function ssfSettings(s: Settings, devAllowHttp: boolean, problems: ConfigProblem[]): SsfSettings | undefined {
+  if (s.SSF_ISSUER === undefined) {
+    for (const key of ['SSF_JWKS_URI', 'SSF_AUDIENCE'] as const) {
+      if (s[key] !== undefined) problems.push({ key, message: 'has no effect without SSF_ISSUER (the transmitter whose events to accept); set SSF_ISSUER or remove it' });
+    }
+    return undefined;
+  }
+  for (const key of ['SSF_ISSUER', 'SSF_JWKS_URI'] as const) {
+    const value = s[key];
+    if (value === undefined) continue;
+    const url = new URL(value);
+    if (url.protocol !== 'https:' && !(devAllowHttp && isLoopbackHost(url.hostname))) {
+      problems.push({ key, message: 'must be an https:// URL (plain http only for a local demo: DEV_ALLOW_HTTP = "true" with a loopback issuer and transmitter)' });
+    }
+  }
+  return { issuer: s.SSF_ISSUER, jwksUri: s.SSF_JWKS_URI ? new URL(s.SSF_JWKS_URI) : undefined, audience: s.SSF_AUDIENCE };
 }

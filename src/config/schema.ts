@@ -105,6 +105,10 @@ export const settingsSchema = v.object({
   IDP_TIMEOUT: v.optional(intFromEnv(1, 60), 5),
   UPSTREAM_TIMEOUT: v.optional(intFromEnv(1, 600), 30),
   DEV_ALLOW_HTTP: v.optional(boolFromEnv, false),
+  // Shared Signals receiver (POST /_auth/ssf): off unless SSF_ISSUER is set (src/routes/ssf.ts).
+  SSF_ISSUER: v.optional(url),
+  SSF_JWKS_URI: v.optional(url),
+  SSF_AUDIENCE: v.optional(text),
 });
 
 export type Settings = v.InferOutput<typeof settingsSchema>;
@@ -126,4 +130,4 @@ export const KNOWN_KEYS = new Set([
 /** Contract keys that later versions implement: refused while set, never silently ignored. */
 export const NOT_YET_SUPPORTED = new Set<string>([]);
 
-export const OUR_PREFIXES = ['OIDC_', 'SESSION_', 'UPSTREAM_', 'ROUTE', 'USER_', 'REFRESH_', 'IDP_', 'API_', 'ASSERTION_', 'DEV_', 'CLOCK_'];
+export const OUR_PREFIXES = ['OIDC_', 'SESSION_', 'UPSTREAM_', 'ROUTE', 'USER_', 'REFRESH_', 'IDP_', 'API_', 'ASSERTION_', 'DEV_', 'CLOCK_', 'SSF_'];

@@ -11,10 +11,19 @@ import { forgetSession, revokeEverywhere } from './revocation';
  */
 
 function indexEntry(ctx: RequestContext, session: Session): IndexEntry {
-  return { iss: ctx.config.issuer, sub: session.sub, sid: session.sid };
+  return { iss: ctx.config.issuer, sub: session.sub, sid: session.sid, email: verifiedEmail(session.claims) };
 }
 
-/** Makes a new session findable by logout from the IdP (its `sid`, its `sub`). Called at sign-in. */
+/**
+ * The address a Shared Signals `email` subject may name this session by: only one the IdP says it
+ * verified (Core 5.1 `email_verified`), lower-cased; anyone can type an unverified address into a profile.
+ */
+function verifiedEmail(claims: Record<string, unknown> | undefined): string | undefined {
+  const email = claims?.['email'];
+  return claims?.['email_verified'] === true && typeof email === 'string' && email !== '' ? email.toLowerCase() : undefined;
+}
+
+/** Makes a new session findable by logout from the IdP (its `sid`, its `sub`, its verified email). Called at sign-in. */
 export async function registerSession(ctx: RequestContext, handle: SessionHandle, session: Session): Promise<void> {
   const { index } = sessionIndex(ctx.config.sessions, ctx.config.sessionSecrets);
   await index.add(handle.id, indexEntry(ctx, session), session.expiresAt, ctx.now);
@@ -27,32 +36,41 @@ export async function registerSession(ctx: RequestContext, handle: SessionHandle
 export async function endSession(
   ctx: RequestContext,
   id: string,
-  session: { sub: string; sid?: string | undefined; expiresAt?: number },
+  session: { sub: string; sid?: string | undefined; email?: string | undefined; claims?: Record<string, unknown>; expiresAt?: number },
   reason = 'logout',
 ): Promise<void> {
   forgetSession(ctx, id);
   await Promise.all([revokeEverywhere(ctx, id, session.expiresAt ?? ctx.now + ctx.config.maxTtl, reason), ctx.store.deleteById(id)]);
   const { index } = sessionIndex(ctx.config.sessions, ctx.config.sessionSecrets);
   ctx.waitUntil(
-    index.remove(id, { iss: ctx.config.issuer, sub: session.sub, sid: session.sid }).catch((error: unknown) => {
+    index.remove(id, { iss: ctx.config.issuer, sub: session.sub, sid: session.sid, email: session.email ?? verifiedEmail(session.claims) }).catch((error: unknown) => {
       log('warn', 'session_index_cleanup_failed', { detail: error instanceof Error ? error.message.slice(0, 200) : 'unknown' });
     }),
   );
 }
 
 /**
- * Logout initiated by the IdP (Back-Channel Logout 2.7, Front-Channel Logout 3): a `sid` ends the
- * sessions of that IdP session (of that user, when `sub` is given too); a `sub` alone ends all of the
- * user's sessions. Returns how many sessions were ended.
+ * Logout initiated by the IdP (Back-Channel Logout 2.7, Front-Channel Logout 3) or by a Shared Signals
+ * event (routes/ssf.ts): a `sid` ends the sessions of that IdP session (of that user, when `sub` or
+ * `email` is given too); a `sub` alone ends all of the user's sessions; an `email` alone all sessions
+ * whose verified email it is. Returns how many sessions were ended.
  */
-export async function endIdpSessions(ctx: RequestContext, target: { sub?: string | undefined; sid?: string | undefined }, reason = 'idp_logout'): Promise<number> {
+export async function endIdpSessions(
+  ctx: RequestContext,
+  target: { sub?: string | undefined; sid?: string | undefined; email?: string | undefined },
+  reason = 'idp_logout',
+): Promise<number> {
   const { index } = sessionIndex(ctx.config.sessions, ctx.config.sessionSecrets);
   const iss = ctx.config.issuer;
+  const email = target.email?.toLowerCase();
+  const matches = (r: { sub: string; email?: string }) => (target.sub === undefined || r.sub === target.sub) && (email === undefined || r.email === email);
   let records;
   if (target.sid !== undefined) {
-    records = (await index.bySid(iss, target.sid)).filter((r) => target.sub === undefined || r.sub === target.sub);
+    records = (await index.bySid(iss, target.sid)).filter(matches);
   } else if (target.sub !== undefined) {
-    records = await index.bySub(iss, target.sub);
+    records = (await index.bySub(iss, target.sub)).filter(matches);
+  } else if (email !== undefined) {
+    records = await index.byEmail(iss, email);
   } else {
     return 0;
   }

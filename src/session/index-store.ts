@@ -3,8 +3,9 @@ import { toBase64Url, utf8 } from '../crypto/encoding';
 import { GatewayError } from '../http/errors';
 
 /**
- * Which sessions belong to an IdP session (`sid`) or a user (`sub`), for logout initiated by the IdP
- * (Back-Channel Logout 2.7, Front-Channel Logout 3). Lives in the same KV namespace as the sessions.
+ * Which sessions belong to an IdP session (`sid`), a user (`sub`) or a verified email address, for logout
+ * initiated by the IdP (Back-Channel Logout 2.7, Front-Channel Logout 3) and by Shared Signals events
+ * (routes/ssf.ts). Lives in the same KV namespace as the sessions.
  *
  * One KV key per (session, sid) and per (session, sub) — `idx:sid:<H(iss, sid)>:<H(session id)>` —
  * so sign-ins never read-modify-write a shared list (KV has no transactions) and a lookup is one
@@ -20,6 +21,8 @@ export interface IndexEntry {
   iss: string;
   sub: string;
   sid: string | undefined;
+  /** Only a verified address (`email_verified: true`), lower-cased: an unverified one names nobody. */
+  email?: string | undefined;
 }
 
 /** KV rejects expirations less than 60 s away. */
@@ -58,7 +61,7 @@ async function mac(key: CryptoKey, ...parts: string[]): Promise<string> {
   return toBase64Url(new Uint8Array(await crypto.subtle.sign('HMAC', key, utf8.encode(input))));
 }
 
-type Kind = 'sid' | 'sub';
+type Kind = 'sid' | 'sub' | 'email';
 
 export class SessionIndex {
   constructor(
@@ -73,7 +76,12 @@ export class SessionIndex {
     const ttl = Math.max(KV_MIN_TTL, expiresAt - now);
     const writes = this.kinds(entry).map(async ([kind, value]) => {
       const name = await this.entryKey(keys, kind, entry.iss, value, sessionId);
-      const record: IndexRecord = { id: sessionId, sub: entry.sub, ...(entry.sid === undefined ? {} : { sid: entry.sid }) };
+      const record: IndexRecord = {
+        id: sessionId,
+        sub: entry.sub,
+        ...(entry.sid === undefined ? {} : { sid: entry.sid }),
+        ...(entry.email === undefined ? {} : { email: entry.email }),
+      };
       const sealed = await seal(keys.seal, JSON.stringify(record), name);
       await this.kv.put(name, '', { expirationTtl: ttl, metadata: { s: sealed } });
     });
@@ -110,8 +118,16 @@ export class SessionIndex {
     return this.find('sub', iss, sub);
   }
 
+  /** Sessions recorded for this verified email address (compared lower-cased). */
+  byEmail(iss: string, email: string): Promise<IndexRecord[]> {
+    return this.find('email', iss, email.toLowerCase());
+  }
+
   private kinds(entry: IndexEntry): [Kind, string][] {
-    return entry.sid === undefined ? [['sub', entry.sub]] : [['sub', entry.sub], ['sid', entry.sid]];
+    const kinds: [Kind, string][] = [['sub', entry.sub]];
+    if (entry.sid !== undefined) kinds.push(['sid', entry.sid]);
+    if (entry.email !== undefined) kinds.push(['email', entry.email]);
+    return kinds;
   }
 
   private async prefix(keys: Keys, kind: Kind, iss: string, value: string): Promise<string> {
@@ -153,6 +169,7 @@ export interface IndexRecord {
   id: string;
   sub: string;
   sid?: string;
+  email?: string;
 }
 
 function parseRecord(plaintext: string | null): IndexRecord | null {
@@ -161,6 +178,7 @@ function parseRecord(plaintext: string | null): IndexRecord | null {
     const record = JSON.parse(plaintext) as Partial<IndexRecord>;
     if (typeof record.id !== 'string' || typeof record.sub !== 'string') return null;
     if (record.sid !== undefined && typeof record.sid !== 'string') return null;
+    if (record.email !== undefined && typeof record.email !== 'string') return null;
     return record as IndexRecord;
   } catch {
     return null;

@@ -4,7 +4,8 @@
 //     edgegate-test-post, twice: `idpIssuer` (ID token = sub only, profile claims via UserInfo; the
 //     worker's default OIDC_ISSUER) and `idpIssuerFullClaims` (conformIdTokenClaims: false);
 //   - the echo upstream (./upstream.ts);
-//   - the scriptable test issuer for negative ID-token cases (./test-issuer.ts).
+//   - the scriptable test issuer for negative ID-token cases (./test-issuer.ts);
+//   - the Shared Signals transmitter that signs Security Event Tokens (./ssf-transmitter.ts).
 // vitest.config.ts reads the same values (cloudflareTest's `inject`) to fill the worker's bindings.
 import type { TestProject } from 'vitest/node';
 // @ts-ignore -- plain ESM script without type declarations
@@ -15,6 +16,7 @@ import { startTestIssuer } from './test-issuer';
 import { startLifecycleIdp } from './lifecycle-idp';
 import { startProtocolIdps } from './protocol-idp';
 import { startUpstream } from './upstream';
+import { startSsfTransmitter } from './ssf-transmitter';
 // The ProvidedContext keys (idpIssuer, upstreamUrl, testIssuerUrl) are declared in ./protocol.ts.
 import './protocol';
 
@@ -63,6 +65,9 @@ export default async function setup(project: TestProject) {
     started.push(upstream);
     const testIssuer = await startTestIssuer();
     started.push(testIssuer);
+    // Shared Signals (test/ssf): transmitter metadata, JWKS and SETs signed on request.
+    const ssfTransmitter = await startSsfTransmitter();
+    started.push(ssfTransmitter);
 
     project.provide('idpIssuer', String(idp.issuer));
     project.provide('idpIssuerFullClaims', String(idpFullClaims.issuer));
@@ -73,6 +78,7 @@ export default async function setup(project: TestProject) {
     project.provide('idpIssuerProtocol', protocolIdps.issuer);
     project.provide('idpIssuerPar', protocolIdps.parIssuer);
     project.provide('protocolClientKeys', protocolIdps.keys);
+    project.provide('ssfTransmitterUrl', ssfTransmitter.url);
   } catch (err) {
     await Promise.allSettled(started.map((s) => s.close()));
     throw err;

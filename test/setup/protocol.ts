@@ -121,6 +121,22 @@ export interface ProtocolClientKeys {
   rsaPublicJwk: string;
 }
 
+/** POST /__test/sign at the SSF transmitter (test/setup/ssf-transmitter.ts). */
+export interface SsfSignScript {
+  /** The SET's claims exactly as given (no defaults). */
+  claims: Record<string, unknown>;
+  /** Merged over { alg, kid, typ: 'secevent+jwt' }; `null` deletes a field. */
+  header?: Record<string, unknown>;
+  /** 'ES256' [default] · 'RS256' · 'wrong-key' (unpublished key, published kid) · 'none' · 'HS256' (keyed with the public JWK). */
+  sign?: 'ES256' | 'RS256' | 'wrong-key' | 'none' | 'HS256';
+}
+
+/** GET /__test/stats at the SSF transmitter: fetches of its metadata and JWKS since the last reset. */
+export interface SsfStats {
+  configuration: number;
+  jwks: number;
+}
+
 // What test/setup/global.ts provides; read with `inject(key)` from 'vitest' (tests) or cloudflareTest's `inject`.
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -142,5 +158,7 @@ declare module 'vitest' {
     idpIssuerPar: string;
     /** The private_key_jwt client's keys (fresh per run). */
     protocolClientKeys: ProtocolClientKeys;
+    /** Issuer (origin) of the Shared Signals test transmitter (ssf-transmitter.ts). */
+    ssfTransmitterUrl: string;
   }
 }
