@@ -43,6 +43,8 @@ export interface Config extends ProtocolSettings {
   idpTimeoutMs: number;
   /** Milliseconds to wait for the upstream's response headers; the body then streams for as long as it takes. */
   upstreamTimeoutMs: number;
+  /** Seconds between checks that an open WebSocket's session still stands (src/lifecycle/watch.ts). */
+  websocketCheckInterval: number;
   /** Effective dev relaxation: requested AND the issuer is on loopback. Requests must be too. */
   devAllowHttp: boolean;
   /** Seconds before token expiry at which a session's tokens are refreshed. */
@@ -216,6 +218,9 @@ export function parseConfig(env: Record<string, unknown>): { config: Config } | 
       clockSkew: s.CLOCK_SKEW,
       idpTimeoutMs: s.IDP_TIMEOUT * 1000,
       upstreamTimeoutMs: s.UPSTREAM_TIMEOUT * 1000,
+      // With the coordinator a check is one small Durable Object call, matching its 1 s revocation
+      // bound; KV-only it is a KV read, and KV itself takes up to ~60 s to show a logout elsewhere.
+      websocketCheckInterval: s.WEBSOCKET_CHECK_INTERVAL ?? (coordinator ? 1 : 10),
       devAllowHttp,
       refreshMargin: s.REFRESH_MARGIN,
       idpOutageGrace: s.IDP_OUTAGE_GRACE,

@@ -104,6 +104,8 @@ export const settingsSchema = v.object({
   IDENTITY_HEADER_BUDGET: v.optional(intFromEnv(1024, 65_536), 8192),
   IDP_TIMEOUT: v.optional(intFromEnv(1, 60), 5),
   UPSTREAM_TIMEOUT: v.optional(intFromEnv(1, 600), 30),
+  // No default here: it follows from the mode (src/config/index.ts).
+  WEBSOCKET_CHECK_INTERVAL: v.optional(intFromEnv(1, 300)),
   DEV_ALLOW_HTTP: v.optional(boolFromEnv, false),
   // Shared Signals receiver (POST /_auth/ssf): off unless SSF_ISSUER is set (src/routes/ssf.ts).
   SSF_ISSUER: v.optional(url),
@@ -130,4 +132,4 @@ export const KNOWN_KEYS = new Set([
 /** Contract keys that later versions implement: refused while set, never silently ignored. */
 export const NOT_YET_SUPPORTED = new Set<string>([]);
 
-export const OUR_PREFIXES = ['OIDC_', 'SESSION_', 'UPSTREAM_', 'ROUTE', 'USER_', 'REFRESH_', 'IDP_', 'API_', 'ASSERTION_', 'DEV_', 'CLOCK_', 'SSF_'];
+export const OUR_PREFIXES = ['OIDC_', 'SESSION_', 'UPSTREAM_', 'ROUTE', 'USER_', 'REFRESH_', 'IDP_', 'API_', 'ASSERTION_', 'DEV_', 'CLOCK_', 'WEBSOCKET_', 'SSF_'];

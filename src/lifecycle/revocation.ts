@@ -54,19 +54,26 @@ export function coordinatorFailed(ctx: RequestContext, error: unknown): void {
 
 /** Whether the coordinator knows this session was ended (anywhere). False without a coordinator. */
 export async function revokedElsewhere(ctx: RequestContext, id: string): Promise<boolean> {
+  const until = isolateState(ctx.config).checked.get(id);
+  if (until !== undefined && Date.now() < until) return false;
+  // Unreachable (undefined): the session is served on what KV says (valid, unexpired tokens), as without one.
+  return (await revokedNow(ctx, id)) === true;
+}
+
+/**
+ * Asks the coordinator now, whatever this isolate's last answer: an open WebSocket (lifecycle/watch.ts)
+ * has no next request to be refused on. Undefined without a coordinator or when it cannot answer.
+ */
+export async function revokedNow(ctx: RequestContext, id: string): Promise<boolean | undefined> {
   const coordinator = activeCoordinator(ctx);
-  if (!coordinator) return false;
-  const state = isolateState(ctx.config);
-  const until = state.checked.get(id);
+  if (!coordinator) return undefined;
   const asked = Date.now();
-  if (until !== undefined && asked < until) return false;
   let revoked: boolean;
   try {
     revoked = (await coordinator.check(id)).revoked;
   } catch (error) {
-    // Unreachable: the session is served on what KV says (valid, unexpired tokens), as without one.
     coordinatorFailed(ctx, error);
-    return false;
+    return undefined;
   }
   if (revoked) {
     forgetSession(ctx, id);

@@ -7,6 +7,8 @@ import { routeFor } from '../policy/match';
 import type { RouteRule } from '../policy/rules';
 import { bearerToken, invalidToken, verifyBearer } from '../oidc/access-token';
 import { forward } from '../proxy/forward';
+import { relayWebSocket, type SocketWatch } from '../proxy/websocket';
+import { watchSession, watchUntil } from '../lifecycle/watch';
 import { keepFresh } from '../lifecycle/fresh';
 import type { RequestContext } from '../context';
 import { clearSessionCookie, hasSessionCookie } from './session-cookie';
@@ -74,7 +76,7 @@ async function gate(ctx: RequestContext, path: string, rule: RouteRule): Promise
       const publicUrl = new URL(ctx.url.href);
       publicUrl.pathname = path;
       const upstream = rule.upstream ?? ctx.config.upstream;
-      return forward(
+      const response = await forward(
         ctx.request,
         upstream,
         {
@@ -87,6 +89,7 @@ async function gate(ctx: RequestContext, path: string, rule: RouteRule): Promise
         },
         ctx.config.upstreamTimeoutMs,
       );
+      return response.webSocket ? relayWebSocket(response, socketWatch(ctx, verdict.principal ? current : null, bearer ? verdict.principal : null)) : response;
     }
     case 'sign-in':
       return startSignIn(ctx, returnPath(ctx, path), staleCookie(ctx, current), verdict.stepUp);
@@ -104,6 +107,16 @@ async function gate(ctx: RequestContext, path: string, rule: RouteRule): Promise
         detail: `rule ${rule.index} scopes`,
       });
   }
+}
+
+/**
+ * What closes a WebSocket this request opened (README "WebSockets"): the end of its session, or its
+ * bearer token's expiry. A socket opened without either (a public rule, anonymously) is not watched.
+ */
+function socketWatch(ctx: RequestContext, current: Current | null, bearer: Principal | null): SocketWatch | undefined {
+  if (current) return (end) => watchSession(ctx, current, end);
+  const exp = bearer?.claims['exp'];
+  return typeof exp === 'number' ? (end) => watchUntil(exp, end) : undefined;
 }
 
 function anonymous(error: unknown): null {

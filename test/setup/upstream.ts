@@ -18,8 +18,15 @@
 //   /slow?ms=500       waits, then echoes (timeouts)
 //   /reset             drops the connection without an answer
 //   /huge?mb=8         200 with `mb` MiB of `x` streamed in 64 KiB chunks (bodies are streamed, not buffered)
+//
+// WebSocket upgrades (any path) are accepted: the first message is JSON `{ path, headers }` of the
+// upgrade request (what the gateway forwarded), then every message is echoed (text as text, binary as
+// binary). The text message `close <code> <reason>` makes the upstream close with that code, `drop`
+// makes it cut the connection without a close frame. `GET /ws-closed?id=<id>` answers how the socket
+// opened with `?id=<id>` was closed: `{ "closed": null | { "code", "reason" } }`.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
 import type { EchoBody } from './protocol';
 
 export type { EchoBody } from './protocol';
@@ -63,6 +70,11 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     res.end(noBody ? undefined : text);
   };
   const p = echo.path;
+  if (p === '/ws-closed') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ closed: wsClosed.get(String(echo.query.id)) ?? null }));
+    return;
+  }
   if (p === '/redirect') return sendJson(302, { location: '/elsewhere', 'set-cookie': ['upstream=1'] });
   const status = /^\/status\/(\d{3})$/.exec(p);
   if (status) return sendJson(Number(status[1]));
@@ -101,6 +113,41 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   return sendJson(200);
 }
 
+/**
+ * ws (installed as a dependency of miniflare; no type declarations) through require: Vite's module
+ * resolution picks its browser stub otherwise.
+ */
+const { WebSocketServer } = createRequire(import.meta.url)('ws') as {
+  WebSocketServer: new (options: { server: Server }) => { clients: Set<unknown>; on(event: 'connection', listener: (socket: EchoSocket, req: IncomingMessage) => void): void };
+};
+
+/** How each WebSocket opened with `?id=` was closed, for /ws-closed. */
+const wsClosed = new Map<string, { code: number; reason: string }>();
+
+interface EchoSocket {
+  send(data: unknown, options?: { binary: boolean }): void;
+  close(code: number, reason: string): void;
+  terminate(): void;
+  on(event: 'message', listener: (data: Buffer, isBinary: boolean) => void): void;
+  on(event: 'close', listener: (code: number, reason: Buffer) => void): void;
+}
+
+function echoWebSocket(socket: EchoSocket, req: IncomingMessage): void {
+  const u = new URL(req.url ?? '/', 'http://upstream.invalid');
+  const id = u.searchParams.get('id');
+  socket.send(JSON.stringify({ path: u.pathname, headers: req.headers }));
+  socket.on('message', (data, isBinary) => {
+    const text = isBinary ? '' : data.toString('utf8');
+    const close = /^close (\d{4})(?: (.*))?$/s.exec(text);
+    if (close) return socket.close(Number(close[1]), close[2] ?? '');
+    if (text === 'drop') return socket.terminate();
+    socket.send(isBinary ? data : text, { binary: isBinary });
+  });
+  socket.on('close', (code, reason) => {
+    if (id) wsClosed.set(id, { code, reason: reason.toString('utf8') });
+  });
+}
+
 export async function startUpstream(port = 0): Promise<RunningUpstream> {
   // Node's default 16 KiB header limit would answer 431 to the large-cookie tests (test/attacks).
   const server: Server = createServer({ maxHeaderSize: 256 * 1024 }, (req, res) => {
@@ -109,6 +156,8 @@ export async function startUpstream(port = 0): Promise<RunningUpstream> {
       res.end(String(err));
     });
   });
+  const sockets = new WebSocketServer({ server });
+  sockets.on('connection', echoWebSocket);
   // Connections kept alive by workerd would otherwise keep close() waiting.
   server.keepAliveTimeout = 1000;
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
@@ -118,6 +167,7 @@ export async function startUpstream(port = 0): Promise<RunningUpstream> {
     port: actual,
     close: () =>
       new Promise<void>((resolve) => {
+        for (const socket of sockets.clients as Set<EchoSocket>) socket.terminate();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
