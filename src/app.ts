@@ -3,6 +3,7 @@ import type { Env } from './env';
 import { GatewayError } from './http/errors';
 import { errorResponse } from './http/respond';
 import { createContext, type RequestContext } from './context';
+import { sessionStoreFor } from './lifecycle/coordinated';
 import { handleCallback } from './routes/callback';
 import { handleLogout, handleSignedOut, handleUserInfo } from './routes/auth-pages';
 import { handleLogin } from './routes/signin';
@@ -18,7 +19,7 @@ type AppEnv = { Bindings: Env; Variables: { ctx: RequestContext } };
 export const app = new Hono<AppEnv>();
 
 app.use('*', async (c, next) => {
-  c.set('ctx', createContext(c.req.raw, c.env, (promise) => c.executionCtx.waitUntil(promise)));
+  c.set('ctx', createContext(c.req.raw, c.env, (promise) => c.executionCtx.waitUntil(promise), sessionStoreFor));
   await next();
 });
 

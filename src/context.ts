@@ -4,7 +4,7 @@ import { GatewayError } from './http/errors';
 import { parseCookies } from './http/cookies';
 import { getProvider, type Provider } from './oidc/provider';
 import { DEV_HTTP_MODE, SECURE_MODE, type CookieMode } from './session/cookie-names';
-import { KvSessionStore } from './session/store';
+import { KvSessionStore, type SessionStore } from './session/store';
 import type { Env } from './env';
 
 /** Everything a handler needs for one request, resolved once at the edge of the app. */
@@ -14,7 +14,8 @@ export interface RequestContext {
   config: Config;
   cookies: Map<string, string>;
   mode: CookieMode;
-  store: KvSessionStore;
+  /** KV-only or coordinated (chosen by the wiring, app.ts): the lifecycle sees only the interface. */
+  store: SessionStore;
   /** Epoch seconds. */
   now: number;
   provider(): Promise<Provider>;
@@ -23,14 +24,18 @@ export interface RequestContext {
 
 const stores = new WeakMap<Config, KvSessionStore>();
 
-export function createContext(request: Request, env: Env, waitUntil: (p: Promise<unknown>) => void): RequestContext {
+/** Builds the request's session store over the isolate's KV store (lifecycle/stores.ts). */
+export type StoreFactory = (config: Config, kv: KvSessionStore, waitUntil: (p: Promise<unknown>) => void) => SessionStore;
+
+export function createContext(request: Request, env: Env, waitUntil: (p: Promise<unknown>) => void, storeFor: StoreFactory): RequestContext {
   const config = loadConfig(env);
   const url = new URL(request.url);
-  let store = stores.get(config);
-  if (!store) {
-    store = new KvSessionStore(config.sessions, config.sessionSecrets, config.sessionCacheTtl);
-    stores.set(config, store);
+  let kv = stores.get(config);
+  if (!kv) {
+    kv = new KvSessionStore(config.sessions, config.sessionSecrets, config.sessionCacheTtl);
+    stores.set(config, kv);
   }
+  const store = storeFor(config, kv, waitUntil);
   return {
     request,
     url,

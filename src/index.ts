@@ -1,8 +1,18 @@
 import { app } from './app';
 import type { Env } from './env';
 
-/** The COORDINATOR binding's class (wrangler.toml [[durable_objects.bindings]]); unused in KV-only mode. */
-export { SessionCoordinator } from './coordinator/object';
+import { CoordinatorObject, type CoordinatorEnv } from './coordinator/object';
+import { refreshOnce } from './lifecycle/refresh';
+
+/**
+ * The COORDINATOR binding's class (wrangler.toml [[durable_objects.bindings]]); unused in KV-only mode.
+ * Wired here with the lifecycle's one refresh algorithm, which the object runs over its own storage.
+ */
+export class SessionCoordinator extends CoordinatorObject {
+  constructor(ctx: DurableObjectState, env: CoordinatorEnv) {
+    super(ctx, env, refreshOnce);
+  }
+}
 
 export default {
   fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> {

@@ -1,22 +1,22 @@
 import { toBase64Url, utf8 } from '../crypto/encoding';
-import type { SessionCoordinator } from './object';
-import type { CheckAnswer, CompleteAnswer, CompleteAsk, FailAsk, RefreshAnswer, RefreshAsk, RevokeAsk } from './protocol';
+import type { CoordinatorObject as SessionCoordinator } from './object';
+import type { CheckAnswer, EndAsk, IndexEntryAsk, RefreshAnswer, RefreshAsk, SaveAnswer, SaveAsk } from './protocol';
 
 /**
  * The Worker's side of the COORDINATOR binding: which object a session talks to, bounded waits, and a
  * call counter for tests and the benchmark. Every failure (binding throws, object unreachable or
  * overloaded, no answer in time) becomes one `CoordinatorUnavailable`; callers fall back to KV-only.
  */
-export type CoordinatorOp = 'check' | 'refresh' | 'complete' | 'fail' | 'revoke';
+export type CoordinatorOp = 'check' | 'refresh' | 'save' | 'end' | 'index';
 
 /**
  * A revocation check is answered from the object's memory, so only the network stands between. Past
  * this, the object is treated as unreachable and the request goes on as in KV-only mode.
  */
 const CHECK_TIMEOUT_MS = 1000;
-/** complete / fail / revoke: one storage write in the object. */
+/** save / end / index: a storage write in the object and a KV write. */
 const WRITE_TIMEOUT_MS = 5000;
-/** `refresh` may wait for another caller's lease; it gives up a little after that lease would end. */
+/** `refresh` redeems at the IdP (or waits for the redemption in progress); it gives up a little after its lease. */
 const REFRESH_SLACK_MS = 2000;
 
 export class CoordinatorUnavailable extends Error {
@@ -31,7 +31,7 @@ export class CoordinatorUnavailable extends Error {
   }
 }
 
-const calls: Record<CoordinatorOp, number> = { check: 0, refresh: 0, complete: 0, fail: 0, revoke: 0 };
+const calls: Record<CoordinatorOp, number> = { check: 0, refresh: 0, save: 0, end: 0, index: 0 };
 
 /** Durable Object calls made by this isolate, by method (tests and `npm run bench` read these). */
 export function coordinatorCalls(): Readonly<Record<CoordinatorOp, number>> {
@@ -48,44 +48,48 @@ async function hash(domain: string, value: string): Promise<string> {
   return toBase64Url(new Uint8Array(digest));
 }
 
-/** The name of a session's object: a hash, so the coordinator never sees a session id. */
-export function objectName(sessionId: string): Promise<string> {
-  return hash('session', sessionId);
-}
-
-/** A refresh token as the coordinator knows it. */
-export function tokenHash(refreshToken: string): Promise<string> {
-  return hash('rt', refreshToken);
+/** The name of a session's object: a hash, so the object's name reveals no session id. */
+export async function objectName(sessionId: string): Promise<string> {
+  return `session/${await hash('session', sessionId)}`;
 }
 
 export class Coordinator {
   constructor(private readonly namespace: DurableObjectNamespace<SessionCoordinator>) {}
 
   async check(sessionId: string): Promise<CheckAnswer> {
-    return this.call('check', sessionId, CHECK_TIMEOUT_MS, (o) => o.check());
+    return this.call('check', await objectName(sessionId), CHECK_TIMEOUT_MS, (o) => o.check());
   }
 
-  async refresh(sessionId: string, ask: RefreshAsk): Promise<RefreshAnswer> {
-    return this.call('refresh', sessionId, ask.leaseMs + REFRESH_SLACK_MS, (o) => o.refresh(ask));
+  async refresh(ask: RefreshAsk): Promise<RefreshAnswer> {
+    return this.call('refresh', await objectName(ask.handle.id), ask.leaseMs + REFRESH_SLACK_MS, (o) => o.refresh(ask));
   }
 
-  async complete(sessionId: string, ask: CompleteAsk): Promise<CompleteAnswer> {
-    return this.call('complete', sessionId, WRITE_TIMEOUT_MS, (o) => o.complete(ask));
+  async save(ask: SaveAsk): Promise<SaveAnswer> {
+    return this.call('save', await objectName(ask.id), WRITE_TIMEOUT_MS, (o) => o.save(ask));
   }
 
-  async fail(sessionId: string, ask: FailAsk): Promise<void> {
-    return this.call('fail', sessionId, WRITE_TIMEOUT_MS, (o) => o.fail(ask));
+  async end(ask: EndAsk): Promise<void> {
+    return this.call('end', await objectName(ask.id), WRITE_TIMEOUT_MS, (o) => o.end(ask));
   }
 
-  async revoke(sessionId: string, ask: RevokeAsk): Promise<void> {
-    return this.call('revoke', sessionId, WRITE_TIMEOUT_MS, (o) => o.revoke(ask));
+  /** Index objects are named by the caller (session/index-store.ts: a keyed hash of issuer, kind and value). */
+  async indexAdd(object: string, entry: IndexEntryAsk): Promise<void> {
+    return this.call('index', `index/${object}`, WRITE_TIMEOUT_MS, (o) => o.indexAdd(entry));
   }
 
-  private async call<T>(op: CoordinatorOp, sessionId: string, timeoutMs: number, run: (o: DurableObjectStub<SessionCoordinator>) => Promise<unknown>): Promise<T> {
+  async indexList(object: string, now: number): Promise<{ name: string; sealed: string }[]> {
+    return this.call('index', `index/${object}`, WRITE_TIMEOUT_MS, (o) => o.indexList(now));
+  }
+
+  async indexRemove(object: string, names: string[]): Promise<void> {
+    return this.call('index', `index/${object}`, WRITE_TIMEOUT_MS, (o) => o.indexRemove(names));
+  }
+
+  private async call<T>(op: CoordinatorOp, name: string, timeoutMs: number, run: (o: DurableObjectStub<SessionCoordinator>) => Promise<unknown> | unknown): Promise<T> {
     calls[op]++;
     let timer: ReturnType<typeof setTimeout> | null = null;
     try {
-      const stub = this.namespace.get(this.namespace.idFromName(await objectName(sessionId)));
+      const stub = this.namespace.get(this.namespace.idFromName(name));
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new CoordinatorUnavailable(op, `no answer within ${timeoutMs} ms`, true)), timeoutMs);
       });
@@ -102,11 +106,11 @@ export class Coordinator {
 const coordinators = new WeakMap<object, Coordinator>();
 
 /** One client per binding (the binding is stable for the isolate's life). */
-export function coordinatorFor(namespace: DurableObjectNamespace<SessionCoordinator> | undefined): Coordinator | undefined {
+export function coordinatorFor(namespace: DurableObjectNamespace | undefined): Coordinator | undefined {
   if (!namespace) return undefined;
   let coordinator = coordinators.get(namespace);
   if (!coordinator) {
-    coordinator = new Coordinator(namespace);
+    coordinator = new Coordinator(namespace as unknown as DurableObjectNamespace<SessionCoordinator>);
     coordinators.set(namespace, coordinator);
   }
   return coordinator;

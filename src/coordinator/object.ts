@@ -1,191 +1,274 @@
 import { DurableObject } from 'cloudflare:workers';
+import { loadConfig, type Config } from '../config';
+import { GatewayError } from '../http/errors';
 import { log } from '../http/log';
-import type { CheckAnswer, CompleteAnswer, CompleteAsk, FailAsk, IdpFailure, RefreshAnswer, RefreshAsk, RevokeAsk } from './protocol';
+import { refreshSession, type RefreshResult } from '../oidc/refresh';
+import { getProvider } from '../oidc/provider';
+import type { Session } from '../session/model';
+import { KvSessionStore } from '../session/store';
+import type { CheckAnswer, EndAsk, IdpFailure, IndexEntryAsk, RefreshAnswer, RefreshAsk, SaveAnswer, SaveAsk } from './protocol';
 
 /**
- * One object per session (named after a hash of its id): the strongly consistent place that KV is not.
- * It serializes refreshes (first caller gets a lease and redeems the refresh token; concurrent callers
- * wait for its result; late callers holding the old token get the result instead of redeeming it
- * again) and remembers revocation. It never calls the IdP or KV and holds no key: callers do the work
- * and report back, so it needs no bindings or secrets and its state is a few hashes and one sealed blob.
+ * The COORDINATOR's object (protocol.ts says who talks to it and why). Session role: the one writer of
+ * a session's record in coordinated mode. Index role: a small list of sessions for logout from the IdP.
  *
- * Stored (one record, SQLite-backed storage): hashes of the current and recently redeemed refresh
- * tokens, the sealed latest session for ROTATION_GRACE seconds, a lease while a refresh runs, a revoked
- * mark. An alarm drops the sealed session after the grace window and everything at the session's end.
+ * Every write of a session runs through `serial`, one at a time, and checks the end mark first: an
+ * `end` marks the session at once (synchronously), so a touch or refresh queued after it writes
+ * nothing, and one queued before it lands before the end's deletion and tombstone.
+ *
+ * The refresh itself is the lifecycle's one algorithm (lifecycle/refresh.ts), handed in by the wiring
+ * (src/index.ts) so this folder stays below the lifecycle: the object supplies the steps over its own
+ * storage, its KV binding and the caller's configuration.
  */
 
-/**
- * Seconds the refreshed session stays available to callers that still present the old refresh token.
- * They hold a copy older than the rotation: from KV at another location (writes take ~60 s to reach
- * every location) or from an isolate cache (SESSION_CACHE_TTL ≤ 60 s). Later, KV has the new session.
- */
-export const ROTATION_GRACE = 90;
-/** Redeemed token hashes kept: far more rotations than can happen within KV's ~60 s propagation. */
-const CONSUMED_KEPT = 32;
-const KEY = 's';
+/** Steps of a refresh as the object runs it; the algorithm decides what to do with them. */
+export interface ObjectRefreshSteps {
+  now: number;
+  reload(): Promise<Session | null>;
+  redeem(session: Session): Promise<RefreshResult>;
+  save(session: Session): Promise<boolean>;
+  end(reason: string): Promise<void>;
+}
+export type ObjectRefreshOutcome = { kind: 'fresh'; session: Session; shared: boolean } | { kind: 'ended'; reason: string } | { kind: 'unavailable'; error: GatewayError };
+export type RefreshAlgorithm = (steps: ObjectRefreshSteps, held: Session) => Promise<ObjectRefreshOutcome>;
+
+/** After a transient IdP failure, callers get it again for this long instead of another attempt. */
+const FAILURE_RETRY_AFTER_S = 10;
+const STATE = 's';
+const INDEX_PREFIX = 'i:';
 
 interface State {
-  v: 1;
-  /** Caller epoch seconds; at this time the session is over everywhere and the object forgets it. */
+  v: 2;
+  /** Epoch seconds: the session is over everywhere then, and the object forgets it. */
   expiresAt: number;
   revoked?: { at: number; reason: string };
-  /** Hash of the refresh token the session holds, as far as this object knows. */
-  current?: string;
-  /** Hashes of refresh tokens already redeemed, oldest first: never granted a lease again. */
-  consumed: string[];
-  /** The session after the last refresh (sealed; unreadable here), for late callers, until `until`. */
-  latest?: { from: string; sealed: string; until: number };
-  /** A refresh in progress; persisted so a restarted object still waits for its holder. */
-  lease?: { id: string; rt: string; ms: number };
+  /** The record as this object last wrote it (sealed, opaque here), and when its tokens were obtained. */
+  latest?: { sealed: string; tokensAt: number };
+  /** A redemption in progress (real time, ms), persisted: after a restart the object waits for it to run out. */
+  redeeming?: { since: number; ms: number };
 }
 
-interface Waiting {
-  id: string;
-  settled: Promise<void>;
-  settle(): void;
-  timer: ReturnType<typeof setTimeout>;
+interface IndexEntry {
+  sealed: string;
+  expiresAt: number;
 }
 
-/** It uses no bindings: callers bring everything it needs. */
-type NoBindings = Record<string, unknown>;
+export interface CoordinatorEnv {
+  SESSIONS: KVNamespace;
+  [key: string]: unknown;
+}
 
-export class SessionCoordinator extends DurableObject<NoBindings> {
+export class CoordinatorObject extends DurableObject<CoordinatorEnv> {
   private state: State | undefined;
-  private waiting: Waiting | undefined;
-  /** In memory only: a transient IdP failure, reported to callers for `retryAfter` seconds. */
-  private failure: { rt: string; until: number; error: IdpFailure } | undefined;
+  private flight: Promise<RefreshAnswer> | undefined;
+  private failure: { until: number; error: IdpFailure } | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(ctx: DurableObjectState, env: NoBindings) {
+  constructor(
+    ctx: DurableObjectState,
+    env: CoordinatorEnv,
+    private readonly refreshAlgorithm?: RefreshAlgorithm,
+  ) {
     super(ctx, env);
     void ctx.blockConcurrencyWhile(async () => {
-      this.state = await ctx.storage.get<State>(KEY);
-      // A lease from before a restart: its holder may still complete it, so wait for it again.
-      if (this.state?.lease) this.watch(this.state.lease);
+      const stored = await ctx.storage.get<State | { v: 1 }>(STATE);
+      // v1 (before the object redeemed): only its revoked mark matters, and that is kept.
+      this.state = stored?.v === 2 ? stored : stored ? upgrade(stored as unknown as { expiresAt: number; revoked?: { at: number; reason: string } }) : undefined;
     });
   }
 
-  /** The steady-state call: in memory, no storage read. */
+  // ── session role ────────────────────────────────────────────────────────────────────────────────
+
+  /** The steady-state call (at most once a second per session and isolate): memory only. */
   check(): CheckAnswer {
     return { revoked: this.state?.revoked !== undefined };
   }
 
   async refresh(ask: RefreshAsk): Promise<RefreshAnswer> {
-    for (;;) {
-      const s = this.state;
-      if (s?.revoked) return { kind: 'revoked' };
-      const redeemed = s?.consumed.includes(ask.rt) ?? false;
-      if (s?.latest && ask.now < s.latest.until && (redeemed || s.latest.from === ask.rt)) {
-        return { kind: 'rotated', sealed: s.latest.sealed };
-      }
-      if (redeemed) return { kind: 'stale' };
-      if (this.waiting) {
-        // Someone is at the IdP with this session: wait for the outcome, then look again.
-        await this.waiting.settled;
-        continue;
-      }
-      if (this.failure && this.failure.rt === ask.rt && ask.now < this.failure.until) {
-        return { kind: 'unavailable', error: this.failure.error };
-      }
-      const lease = { id: crypto.randomUUID(), rt: ask.rt, ms: ask.leaseMs };
-      // Before any await: callers resuming from the same wait must already see this lease.
-      this.watch(lease);
-      await this.save({ ...(s ?? { v: 1, consumed: [] }), expiresAt: Math.max(s?.expiresAt ?? 0, ask.expiresAt), lease });
-      return { kind: 'lease', lease: lease.id };
+    if (this.state?.revoked) return { kind: 'ended', reason: this.state.revoked.reason };
+    // Concurrent callers share the redemption in progress (one per rotation).
+    if (this.flight) return this.flight;
+    if (this.failure && ask.now < this.failure.until) return { kind: 'unavailable', error: this.failure.error };
+    const pending = this.state?.redeeming;
+    if (pending && Date.now() < pending.since + pending.ms) {
+      // A redemption was under way when this object restarted: its outcome is unknown, and redeeming
+      // the same token again may be the second redemption a reuse-detecting IdP punishes. Wait it out.
+      return { kind: 'unavailable', error: { code: 'session_store_unavailable', message: 'Your session is being renewed. Please try again shortly.', detail: 'a redemption interrupted by a restart is still within its lease' } };
     }
-  }
-
-  async complete(ask: CompleteAsk): Promise<CompleteAnswer> {
-    const s = this.state;
-    if (s?.revoked) return { kind: 'revoked' };
-    if (s?.lease && s.lease.id !== ask.lease) return { kind: 'superseded' };
-    const consumed = (s?.consumed ?? []).filter((hash) => hash !== ask.rt && hash !== ask.next);
-    if (ask.next !== ask.rt) consumed.push(ask.rt);
-    this.failure = undefined;
-    await this.save({
-      v: 1,
-      expiresAt: Math.max(s?.expiresAt ?? 0, ask.expiresAt),
-      current: ask.next,
-      consumed: consumed.slice(-CONSUMED_KEPT),
-      latest: { from: ask.rt, sealed: ask.sealed, until: ask.now + ROTATION_GRACE },
+    // Detached from the caller: the object finishes (and stores) even when the asking request is gone.
+    const flight = this.runRefresh(ask).finally(() => {
+      if (this.flight === flight) this.flight = undefined;
     });
-    this.release(ask.lease);
-    return { kind: 'ok' };
+    this.flight = flight;
+    this.ctx.waitUntil(flight);
+    return flight;
   }
 
-  async fail(ask: FailAsk): Promise<void> {
-    const s = this.state;
-    if (!s?.lease || s.lease.id !== ask.lease) return;
-    this.failure = { rt: s.lease.rt, until: ask.now + ask.retryAfter, error: ask.error };
-    const { lease: _done, ...rest } = s;
-    await this.save(rest);
-    this.release(ask.lease);
+  /** A touch: the idle timeout moves. Refused once ended, and when the caller's copy predates a refresh. */
+  async save(ask: SaveAsk): Promise<SaveAnswer> {
+    return this.serial(async () => {
+      if (this.state?.revoked) return { kind: 'ended' as const };
+      const latest = this.state?.latest;
+      if (latest && latest.tokensAt > ask.tokensAt) return { kind: 'stale' as const };
+      await new KvSessionStore(this.env.SESSIONS, []).writeSealed(ask.id, ask.sealed, ask.ttl);
+      if (latest) await this.remember({ expiresAt: ask.expiresAt, latest: { sealed: ask.sealed, tokensAt: ask.tokensAt } });
+      else await this.remember({ expiresAt: ask.expiresAt });
+      return { kind: 'saved' as const };
+    });
   }
 
-  async revoke(ask: RevokeAsk): Promise<void> {
+  /** Ends the session for good: marked at once, then its record deleted and its tombstone written. */
+  async end(ask: EndAsk): Promise<void> {
     const s = this.state;
-    if (s?.revoked) return;
-    // Everything else goes: a revoked session needs no tokens, and its lease holder's result is refused.
-    await this.save({ v: 1, expiresAt: Math.max(s?.expiresAt ?? 0, ask.expiresAt), revoked: { at: ask.now, reason: ask.reason }, consumed: [] });
-    if (this.waiting) this.release(this.waiting.id);
+    if (!s?.revoked) {
+      this.state = { v: 2, expiresAt: Math.max(s?.expiresAt ?? 0, ask.until), revoked: { at: ask.now, reason: ask.reason } };
+    }
+    await this.serial(async () => {
+      await this.persist();
+      await new KvSessionStore(this.env.SESSIONS, []).end(ask.id, ask.until, ask.now);
+    });
   }
+
+  // ── index role ──────────────────────────────────────────────────────────────────────────────────
+
+  async indexAdd(entry: IndexEntryAsk): Promise<void> {
+    await this.ctx.storage.put<IndexEntry>(INDEX_PREFIX + entry.name, { sealed: entry.sealed, expiresAt: entry.expiresAt });
+    const alarm = await this.ctx.storage.getAlarm();
+    if (alarm === null || alarm > entry.expiresAt * 1000) await this.ctx.storage.setAlarm(entry.expiresAt * 1000);
+  }
+
+  async indexList(now: number): Promise<{ name: string; sealed: string }[]> {
+    const entries = await this.ctx.storage.list<IndexEntry>({ prefix: INDEX_PREFIX });
+    const found: { name: string; sealed: string }[] = [];
+    for (const [key, entry] of entries) if (entry.expiresAt > now) found.push({ name: key.slice(INDEX_PREFIX.length), sealed: entry.sealed });
+    return found;
+  }
+
+  async indexRemove(names: string[]): Promise<void> {
+    await this.ctx.storage.delete(names.map((name) => INDEX_PREFIX + name));
+  }
+
+  // ── both ────────────────────────────────────────────────────────────────────────────────────────
 
   override async alarm(): Promise<void> {
+    const now = Date.now() / 1000;
+    const s = this.state;
+    if (s && now >= s.expiresAt) {
+      this.state = undefined;
+      await this.ctx.storage.delete(STATE);
+    }
+    const entries = await this.ctx.storage.list<IndexEntry>({ prefix: INDEX_PREFIX });
+    const gone = [...entries].filter(([, e]) => e.expiresAt <= now).map(([key]) => key);
+    if (gone.length > 0) await this.ctx.storage.delete(gone);
+    const next = Math.min(this.state?.expiresAt ?? Infinity, ...[...entries].filter(([, e]) => e.expiresAt > now).map(([, e]) => e.expiresAt));
+    if (Number.isFinite(next)) await this.ctx.storage.setAlarm(next * 1000);
+  }
+
+  private async runRefresh(ask: RefreshAsk): Promise<RefreshAnswer> {
+    const algorithm = this.refreshAlgorithm;
+    if (!algorithm) return { kind: 'unavailable', error: { code: 'internal', message: 'Something went wrong in the gateway. Please try again.', detail: 'coordinator built without its refresh algorithm' } };
+    let config: Config;
+    try {
+      config = configFor(ask.settings, this.env.SESSIONS);
+    } catch (error) {
+      return { kind: 'unavailable', error: failure(error) };
+    }
+    const store = new KvSessionStore(this.env.SESSIONS, config.sessionSecrets, 0);
+    await this.remember({ expiresAt: ask.session.expiresAt, redeeming: { since: Date.now(), ms: ask.leaseMs } });
+
+    const steps: ObjectRefreshSteps = {
+      now: ask.now,
+      reload: async () => {
+        if (this.state?.revoked) return null;
+        const [mine, stored] = await Promise.all([this.state?.latest ? store.unseal(ask.handle, this.state.latest.sealed) : null, store.loadFresh(ask.handle)]);
+        if (this.state?.revoked) return null;
+        if (!mine) return stored;
+        if (!stored) return (await store.ended(ask.handle.id)) ? null : mine;
+        return (stored.tokensAt ?? stored.createdAt) > (mine.tokensAt ?? mine.createdAt) ? stored : mine;
+      },
+      redeem: async (session) => {
+        try {
+          return await refreshSession(await getProvider(config), config, session, ask.now);
+        } catch (error) {
+          return { outcome: 'unavailable', error: error instanceof GatewayError ? error : new GatewayError('internal', 'Something went wrong in the gateway. Please try again.', { cause: error }) };
+        }
+      },
+      save: (session) =>
+        this.serial(async () => {
+          if (this.state?.revoked) return false;
+          const sealed = await store.write(ask.handle, session, config.idleTtl, ask.now);
+          await this.remember({ expiresAt: session.expiresAt, latest: { sealed, tokensAt: session.tokensAt ?? ask.now } });
+          return true;
+        }),
+      end: (reason) => this.end({ id: ask.handle.id, until: ask.session.expiresAt, now: ask.now, reason }),
+    };
+
+    let answer: RefreshAnswer;
+    try {
+      const outcome = await algorithm(steps, ask.session);
+      if (outcome.kind === 'unavailable') {
+        this.failure = { until: ask.now + FAILURE_RETRY_AFTER_S, error: failure(outcome.error) };
+        answer = { kind: 'unavailable', error: failure(outcome.error) };
+      } else {
+        this.failure = undefined;
+        answer = outcome;
+      }
+    } catch (error) {
+      // KV could not be written, for instance: nobody is ended, callers serve within grace.
+      answer = { kind: 'unavailable', error: failure(error) };
+    }
+    if (this.state?.redeeming) {
+      const { redeeming: _done, ...rest } = this.state;
+      this.state = rest;
+      await this.persist().catch(() => undefined);
+    }
+    return answer;
+  }
+
+  private async remember(change: Partial<State> & { expiresAt: number }): Promise<void> {
+    const s = this.state;
+    this.state = { ...(s ?? { v: 2 }), ...change, v: 2, expiresAt: Math.max(s?.expiresAt ?? 0, change.expiresAt) };
+    await this.persist();
+  }
+
+  private async persist(): Promise<void> {
     const s = this.state;
     if (!s) return;
-    const now = Date.now() / 1000;
-    if (now >= s.expiresAt) {
-      this.state = undefined;
-      await this.ctx.storage.deleteAll();
-      return;
-    }
-    if (s.latest && now >= s.latest.until) {
-      const { latest: _gone, ...rest } = s;
-      await this.save(rest);
-    } else {
-      await this.schedule(s);
-    }
+    await this.ctx.storage.put(STATE, s);
+    const at = s.expiresAt * 1000;
+    const alarm = await this.ctx.storage.getAlarm();
+    if (alarm === null || alarm > at) await this.ctx.storage.setAlarm(at);
   }
 
-  private async save(state: State): Promise<void> {
-    this.state = state;
-    await this.ctx.storage.put(KEY, state);
-    await this.schedule(state);
+  /** One write at a time, in arrival order; a failed one does not block the next. */
+  private serial<T>(run: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(run, run);
+    this.queue = next.catch(() => undefined);
+    return next;
   }
+}
 
-  /** The next time something must go: the sealed session after the grace window, all at the end. */
-  private async schedule(state: State): Promise<void> {
-    const at = Math.min(state.expiresAt, state.latest?.until ?? Infinity) * 1000;
-    if ((await this.ctx.storage.getAlarm()) !== at) await this.ctx.storage.setAlarm(at);
-  }
+function upgrade(v1: { expiresAt: number; revoked?: { at: number; reason: string } }): State {
+  return { v: 2, expiresAt: v1.expiresAt, ...(v1.revoked ? { revoked: v1.revoked } : {}) };
+}
 
-  /**
-   * Waiters are released when the holder reports, or when its lease runs out (real time, not the
-   * callers' clocks): the holder may have died, and the session must not wait forever.
-   */
-  private watch(lease: { id: string; ms: number }): void {
-    let settle!: () => void;
-    const settled = new Promise<void>((resolve) => (settle = resolve));
-    const timer = setTimeout(() => void this.expire(lease.id), lease.ms);
-    this.waiting = { id: lease.id, settled, settle, timer };
-  }
+function failure(error: unknown): IdpFailure {
+  if (error instanceof GatewayError) return { code: error.code, message: error.message, ...(error.detail === undefined ? {} : { detail: error.detail }) };
+  log('error', 'coordinator_refresh_error', { detail: error instanceof Error ? error.message.slice(0, 200) : 'unknown' });
+  return { code: 'internal', message: 'Something went wrong in the gateway. Please try again.' };
+}
 
-  private async expire(id: string): Promise<void> {
-    const s = this.state;
-    if (s?.lease?.id === id) {
-      // Whether the holder redeemed the token is unknown; the next caller will try. A reuse-detecting
-      // IdP may then revoke the grant: the price of a holder that vanished mid-refresh.
-      log('warn', 'coordinator_lease_expired', { after_ms: s.lease.ms });
-      const { lease: _expired, ...rest } = s;
-      await this.save(rest);
-    }
-    this.release(id);
-  }
+/** Parsed configurations by their settings: a few per deployment (tests build many; bounded). */
+const configs = new Map<string, Config>();
+const CONFIGS_KEPT = 32;
 
-  private release(id: string): void {
-    const waiting = this.waiting;
-    if (!waiting || waiting.id !== id) return;
-    this.waiting = undefined;
-    clearTimeout(waiting.timer);
-    waiting.settle();
+function configFor(settings: Record<string, unknown>, sessions: KVNamespace): Config {
+  const key = JSON.stringify(settings);
+  let config = configs.get(key);
+  if (!config) {
+    config = loadConfig({ ...settings, SESSIONS: sessions });
+    if (configs.size >= CONFIGS_KEPT) configs.delete(configs.keys().next().value!);
+    configs.set(key, config);
   }
+  return config;
 }

@@ -1,22 +1,39 @@
+import type { Session } from '../session/model';
+
 /**
- * What the Worker and a session's coordinator object (object.ts) say to each other: plain,
- * structured-clonable data over Durable Object RPC. Every time is the calling Worker's clock in epoch
- * seconds (`now`), so the object never compares its own clock with the session's.
+ * What the Worker and the COORDINATOR's objects say to each other: plain, structured-clonable data over
+ * Durable Object RPC. Times are the calling Worker's clock in epoch seconds (`now`), except lease
+ * lengths, which the object measures in its own real time.
  *
- * Identifiers never travel in the clear: the object is named after a hash of the session id, and it
- * knows refresh tokens only as hashes (`rt`, `next`). The one secret-bearing value it ever holds is
- * `sealed`, the session exactly as stored in KV: AES-GCM under a key derived from SESSION_SECRET and
- * the cookie's per-session secret, neither of which the object has.
+ * Two kinds of object share the class, by name:
+ * - a session's object (`session/<hash of the session id>`): the one writer of that session's record in
+ *   coordinated mode — it redeems the refresh token itself, writes touches, and ends the session; it
+ *   remembers the end until the session's absolute end, so no copy anywhere can be written back;
+ * - an index object (`index/<keyed hash of issuer, kind, value>`): the sessions of one IdP session
+ *   (`sid`), one user (`sub`) or one verified email, for logout initiated by the IdP. One object per
+ *   value, so a user's sessions are one small list and an IdP's logout burst spreads over many objects.
+ *
+ * The session's per-session secret travels in `handle` for the length of a call (the object seals and
+ * opens the record with it, as the Worker does) and is never stored: the object keeps the record only
+ * sealed, exactly as in KV.
  */
 
-/** Asked when the session's tokens are due: "may I redeem the refresh token whose hash is `rt`?" */
+export interface SessionRef {
+  id: string;
+  /** The per-session secret from the cookie. */
+  secret: string;
+}
+
+/** "These tokens are due: renew them (or hand me whoever already did)." */
 export interface RefreshAsk {
-  rt: string;
+  handle: SessionRef;
+  /** The copy the caller holds (from its cache or its location's KV). */
+  session: Session;
   now: number;
-  /** How long the caller may take (IdP calls included) before others stop waiting for it. */
+  /** How long a redemption may take (IdP calls included) before a restarted object stops waiting for it. */
   leaseMs: number;
-  /** The session's absolute end (SESSION_MAX_TTL): the object forgets everything then. */
-  expiresAt: number;
+  /** The caller's settings (config/index.ts settingsOf): the object redeems with exactly its configuration. */
+  settings: Record<string, unknown>;
 }
 
 export interface IdpFailure {
@@ -26,50 +43,42 @@ export interface IdpFailure {
 }
 
 export type RefreshAnswer =
-  /** You are the one: redeem it, then `complete` (or `fail`) with this lease. */
-  | { kind: 'lease'; lease: string }
-  /** Already redeemed (by you elsewhere, or just now by another caller): here is the result. */
-  | { kind: 'rotated'; sealed: string }
-  /** Already redeemed, but longer ago than the grace window: the result is in KV by now. */
-  | { kind: 'stale' }
-  | { kind: 'revoked' }
-  /** The last attempt failed transiently moments ago: do not hammer the IdP; serve within grace. */
+  /** `shared`: another request had renewed it already. */
+  | { kind: 'fresh'; session: Session; shared: boolean }
+  | { kind: 'ended'; reason: string }
+  /** The IdP could not be reached (now, or moments ago): serve within IDP_OUTAGE_GRACE, retry later. */
   | { kind: 'unavailable'; error: IdpFailure };
 
-export interface CompleteAsk {
-  lease: string;
-  /** Hash of the refresh token that was redeemed. */
-  rt: string;
-  /** Hash of the refresh token the session holds now (the same when the IdP does not rotate). */
-  next: string;
-  /** The refreshed session as written to KV (sealed; opaque to the object). */
+/** A touch (the idle timeout moves): written unless the session ended or was renewed since the caller read it. */
+export interface SaveAsk {
+  id: string;
+  /** The record, sealed by the caller exactly as stored. */
   sealed: string;
-  now: number;
+  /** Seconds the record may live (idle timeout or absolute end). */
+  ttl: number;
+  /** When the caller's copy got its tokens: older than the object's last refresh = stale, not written. */
+  tokensAt: number;
   expiresAt: number;
 }
 
-export type CompleteAnswer =
-  | { kind: 'ok' }
-  /** Revoked while the caller was at the IdP: the caller must undo its KV write. */
-  | { kind: 'revoked' }
-  /** The lease ran out and another caller holds the next one. */
-  | { kind: 'superseded' };
+export type SaveAnswer = { kind: 'saved' } | { kind: 'ended' } | { kind: 'stale' };
 
-export interface FailAsk {
-  lease: string;
+export interface EndAsk {
+  id: string;
+  /** The session's absolute end: the object remembers the end (and KV keeps the tombstone) until then. */
+  until: number;
   now: number;
-  error: IdpFailure;
-  /** Seconds during which callers get this failure instead of a new lease. */
-  retryAfter: number;
-}
-
-export interface RevokeAsk {
-  now: number;
-  /** Kept until then: no copy of the session can be used after its absolute end. */
-  expiresAt: number;
   reason: string;
 }
 
 export interface CheckAnswer {
   revoked: boolean;
+}
+
+/** One entry of an index object: a session, sealed with the index key (session/index-store.ts). */
+export interface IndexEntryAsk {
+  name: string;
+  sealed: string;
+  /** Epoch seconds; the entry is dropped then. */
+  expiresAt: number;
 }

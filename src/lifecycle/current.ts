@@ -29,10 +29,21 @@ export async function currentSession(ctx: RequestContext): Promise<Current | nul
 export function touchIfDue(ctx: RequestContext, current: Current): void {
   const interval = Math.max(60, Math.floor(ctx.config.idleTtl / 10));
   if (ctx.now - current.session.lastSeenAt < interval) return;
-  const session = { ...current.session, lastSeenAt: ctx.now };
   ctx.waitUntil(
-    ctx.store.save(current.handle, session, ctx.config.idleTtl, ctx.now).catch((error: unknown) => {
+    touch(ctx, current).catch((error: unknown) => {
       log('warn', 'session_touch_failed', { detail: error instanceof Error ? error.message.slice(0, 200) : 'unknown' });
     }),
   );
+}
+
+/**
+ * Writes the stored record back with the new idle start — never this request's copy as it is: it may
+ * hold tokens another request has since replaced, and an ended session has nothing to write back
+ * (the store refuses that too: session/store.ts `save`).
+ */
+async function touch(ctx: RequestContext, current: Current): Promise<void> {
+  const stored = await ctx.store.loadFresh(current.handle);
+  if (!stored) return;
+  const base = (stored.tokensAt ?? stored.createdAt) >= (current.session.tokensAt ?? current.session.createdAt) ? stored : current.session;
+  await ctx.store.save(current.handle, { ...base, lastSeenAt: ctx.now }, ctx.config.idleTtl, ctx.now);
 }

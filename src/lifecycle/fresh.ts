@@ -1,10 +1,11 @@
 import type { Config } from '../config';
-import { refreshWithCoordinator } from './coordinated';
+import { refreshViaCoordinator, type FlightResult } from './coordinated';
+import { asUnavailable, refreshOnce, type RefreshSteps } from './refresh';
 import { activeCoordinator, revokedElsewhere } from './revocation';
 import { endSession } from './end';
 import { GatewayError } from '../http/errors';
 import { log } from '../http/log';
-import { refreshSession, type RefreshedTokens, type RefreshResult } from '../oidc/refresh';
+import { refreshSession } from '../oidc/refresh';
 import type { RequestContext } from '../context';
 import type { Current } from './current';
 import { tokenExpiry, type Session } from '../session/model';
@@ -16,11 +17,10 @@ import { tokenExpiry, type Session } from '../session/model';
  * already refresh? → only then end the session. Transient IdP failures never log anyone out.
  *
  * KV shapes this (README "Token lifecycle"): a write propagates in about 60 s, one write per second per
- * key, so the session is written only when its tokens change, never on every request. With the
- * COORDINATOR binding, "one refresh at a time" and "ended" hold across the edge (src/coordinator).
+ * key, so the session is written only when its tokens change, never on every request. The refresh is
+ * one algorithm (refresh.ts); who runs it is the mode's business: this isolate (KV-only) or the
+ * session's Durable Object (coordinated.ts), which also makes "ended" hold across the edge at once.
  */
-
-export type FlightResult = { kind: 'fresh'; current: Current } | { kind: 'ended' } | { kind: 'unavailable'; error: GatewayError };
 
 /**
  * After a transient IdP failure, other sessions do not try again for this long: during an outage each
@@ -63,7 +63,13 @@ export async function keepFresh(ctx: RequestContext, current: Current): Promise<
 
   if (due && session.refreshToken && !outage) {
     const coordinator = activeCoordinator(ctx);
-    const result = await singleFlight(state, current.handle.id, () => (coordinator ? refreshWithCoordinator(ctx, current, coordinator) : refreshNow(ctx, current)));
+    const result = await singleFlight(state, current.handle.id, async () => {
+      const fallback = () => refreshLocally(ctx, current);
+      const outcome = await (coordinator ? refreshViaCoordinator(ctx, current, coordinator, fallback) : fallback());
+      if (outcome.kind === 'fresh') state.outage = undefined;
+      if (outcome.kind === 'unavailable') refreshFailed(ctx, session, outcome.error);
+      return outcome;
+    });
     return settle(ctx, current, result, expiry);
   }
 
@@ -113,80 +119,37 @@ function singleFlight(state: IsolateState, id: string, run: () => Promise<Flight
   return flight;
 }
 
-/** The refresh token grant, with discovery failures and unexpected errors as "unavailable". */
-export async function redeem(ctx: RequestContext, session: Session): Promise<RefreshResult> {
-  try {
-    return await refreshSession(await ctx.provider(), ctx.config, session, ctx.now);
-  } catch (error) {
-    // Discovery failed (the IdP is down and this isolate has not met it yet), or an unexpected error.
-    const gatewayError = error instanceof GatewayError ? error : new GatewayError('internal', 'Something went wrong in the gateway. Please try again.', { cause: error });
-    return { outcome: 'unavailable', error: gatewayError };
-  }
-}
-
-/** KV-only refresh: the in-isolate single flight is all the coordination there is. */
-export async function refreshNow(ctx: RequestContext, current: Current): Promise<FlightResult> {
-  const { handle, session } = current;
-  const result = await redeem(ctx, session);
-  switch (result.outcome) {
-    case 'refreshed': {
-      // A logout (from the IdP, or in another tab) may have ended the session while the IdP was
-      // answering: never bring it back by writing it again.
-      if (!(await ctx.store.load(handle))) return { kind: 'ended' };
-      const refreshed = refreshedSession(session, result.tokens, ctx.now);
-      await ctx.store.save(handle, refreshed, ctx.config.idleTtl, ctx.now);
-      refreshSucceeded(ctx, session, refreshed, result.warning);
-      return { kind: 'fresh', current: { handle, session: refreshed } };
-    }
-    case 'rejected':
-      return (await superseded(ctx, current, result)) ?? (await rejected(ctx, current, result));
-    case 'unavailable':
-      return refreshFailed(ctx, session, result.error);
-  }
-}
-
-export function refreshedSession(session: Session, tokens: RefreshedTokens, now: number): Session {
-  return {
-    ...session,
-    idToken: tokens.idToken,
-    accessToken: tokens.accessToken,
-    refreshToken: tokens.refreshToken,
-    accessTokenExpiresAt: tokens.accessTokenExpiresAt,
-    claims: tokens.claims,
-    tokensAt: now,
-    // Written anyway, so the idle timeout moves too and touchIfDue has nothing left to write.
-    lastSeenAt: now,
+/** KV-only: the isolate runs the one algorithm itself; its single flight is all the coordination there is. */
+function refreshLocally(ctx: RequestContext, current: Current): Promise<FlightResult> {
+  const { handle } = current;
+  const steps: RefreshSteps = {
+    now: ctx.now,
+    reload: () => ctx.store.loadFresh(handle),
+    redeem: async (session) => {
+      try {
+        return await refreshSession(await ctx.provider(), ctx.config, session, ctx.now);
+      } catch (error) {
+        // Discovery failed (the IdP is down and this isolate has not met it yet), or an unexpected error.
+        return asUnavailable(error);
+      }
+    },
+    save: (session) => ctx.store.save(handle, session, ctx.config.idleTtl, ctx.now),
+    end: (reason) => endSession(ctx, handle.id, current.session, reason),
   };
+  return refreshOnce(steps, current.session).then((outcome) => {
+    switch (outcome.kind) {
+      case 'fresh':
+        return { kind: 'fresh', current: { handle, session: outcome.session } };
+      case 'ended':
+        return { kind: 'ended' };
+      case 'unavailable':
+        return { kind: 'unavailable', error: outcome.error };
+    }
+  });
 }
 
-export function refreshSucceeded(ctx: RequestContext, before: Session, after: Session, warning: string | undefined): void {
-  isolateState(ctx.config).outage = undefined;
-  if (warning) log('warn', 'session_claims_not_updated', { detail: warning });
-  const expiresIn = after.accessTokenExpiresAt === undefined ? null : after.accessTokenExpiresAt - ctx.now;
-  log('info', 'session_refreshed', { rotated: after.refreshToken !== before.refreshToken, expires_in: expiresIn });
-}
-
-/**
- * `invalid_grant` because another isolate used (and rotated) this refresh token first: its result is
- * in KV. Returns that session, or undefined when there is no newer one.
- */
-export async function superseded(ctx: RequestContext, current: Current, result: Extract<RefreshResult, { outcome: 'rejected' }>): Promise<FlightResult | undefined> {
-  if (result.reason !== 'invalid_grant') return undefined;
-  const { handle, session } = current;
-  const stored = await ctx.store.loadFresh(handle);
-  if (!stored || stored.refreshToken === session.refreshToken || !stillUsable(stored, ctx.now)) return undefined;
-  log('info', 'session_refresh_superseded', { detail: 'the refresh token was already rotated elsewhere; using the stored tokens' });
-  return { kind: 'fresh', current: { handle, session: stored } };
-}
-
-/** The IdP refused: the session ends (README "Refresh": only invalid_grant / invalid_client and failed checks). */
-export async function rejected(ctx: RequestContext, current: Current, result: Extract<RefreshResult, { outcome: 'rejected' }>): Promise<FlightResult> {
-  log('warn', 'session_ended', { reason: result.reason, detail: result.detail });
-  await endSession(ctx, current.handle.id, current.session, result.reason);
-  return { kind: 'ended' };
-}
-
-export function refreshFailed(ctx: RequestContext, session: Session, error: GatewayError): FlightResult {
+/** Remembers a transient failure for this isolate (OUTAGE_RETRY_AFTER) and says how much grace is left. */
+function refreshFailed(ctx: RequestContext, session: Session, error: GatewayError): void {
   const now = ctx.now;
   isolateState(ctx.config).outage = { since: now, until: now + OUTAGE_RETRY_AFTER, error };
   const expiry = tokenExpiry(session) ?? now;
@@ -196,11 +159,4 @@ export function refreshFailed(ctx: RequestContext, session: Session, error: Gate
     expired: now >= expiry,
     grace_left: Math.max(0, expiry + ctx.config.idpOutageGrace - now),
   });
-  return { kind: 'unavailable', error };
 }
-
-export function stillUsable(session: Session, now: number): boolean {
-  const expiry = tokenExpiry(session);
-  return expiry === undefined || now < expiry;
-}
-

@@ -20,6 +20,40 @@ export interface LoadedSession {
   session: Session;
 }
 
+/**
+ * Where sessions live, as the lifecycle sees it (oauth2-proxy's SessionStore: a few methods, one
+ * behaviour suite — test/session/store-behaviour.ts — that every implementation passes).
+ *
+ * The promise every implementation keeps: once `end` ran, no `load` opens the session again and no
+ * `save` writes it back (within the store's propagation bound), whoever calls and whatever copy they hold.
+ */
+export interface SessionStore {
+  newHandle(): SessionHandle;
+  /** The session, or null when it is absent, does not open with this handle, or has ended. May be the isolate's copy. */
+  load(handle: SessionHandle): Promise<Session | null>;
+  /** As `load`, but from the store itself, never the isolate's copy. */
+  loadFresh(handle: SessionHandle): Promise<Session | null>;
+  /** Stores a session that was just created (a new handle: nothing can have ended it). Returns it sealed. */
+  create(handle: SessionHandle, session: Session, idleTtl: number, now: number): Promise<string>;
+  /**
+   * Writes a changed session back, unless it has ended (or, where the store can tell, a newer copy was
+   * written since this one was read): then nothing is written and the answer is false.
+   */
+  save(handle: SessionHandle, session: Session, idleTtl: number, now: number): Promise<boolean>;
+  /** Ends the session for good: never loaded or saved again before `until` (its absolute end). */
+  end(id: string, until: number, now: number, reason?: string): Promise<void>;
+  /** Whether the session was ended (as far as this store can see now). */
+  ended(id: string): Promise<boolean>;
+  /** Opens a sealed session (as stored) with the cookie's secret; null if it does not open. */
+  unseal(handle: SessionHandle, sealed: string): Promise<Session | null>;
+  /** The session encrypted exactly as it is stored. */
+  seal(handle: SessionHandle, session: Session): Promise<string>;
+  /** Takes a session written elsewhere (handed on by the coordinator) into this isolate's copy. */
+  adopt(handle: SessionHandle, session: Session): void;
+  /** Drops this isolate's copy only. */
+  forget(id: string): void;
+}
+
 const ID_BYTES = 16;
 const SECRET_BYTES = 32;
 /**
@@ -46,6 +80,15 @@ function kvKey(id: string): string {
   return `session:${id}`;
 }
 
+/**
+ * The mark of an ended session, under its own key: nobody but `end` writes it and nothing deletes it
+ * (it expires with the session's absolute end), so a stale copy written back by another isolate or
+ * location (KV is last-write-wins) can re-create `session:<id>` but never make it load again.
+ */
+export function tombstoneKey(id: string): string {
+  return `ended:${id}`;
+}
+
 async function sessionKey(serverSecret: Uint8Array, handle: SessionHandle): Promise<CryptoKey> {
   const perSession = fromBase64Url(handle.secret)!;
   const ikm = new Uint8Array(serverSecret.length + perSession.length);
@@ -64,7 +107,8 @@ interface CacheEntry {
   until: number;
 }
 
-export class KvSessionStore {
+/** The KV-only store: sessions and their tombstones in KV, every write by whoever holds the session. */
+export class KvSessionStore implements SessionStore {
   /**
    * Decrypted sessions of this isolate, for `cacheTtl` seconds: a signed-in user's next requests
    * cost no KV read, key derivation or decryption. Keyed by id, and a hit also needs the cookie's
@@ -72,6 +116,11 @@ export class KvSessionStore {
    * (refresh, touch, logout) update it at once; changes made elsewhere are seen after `cacheTtl`.
    */
   private readonly cache = new Map<string, CacheEntry>();
+  /**
+   * Sessions this isolate ended, until their tombstone expires: KV may still serve this isolate the old
+   * value for a while (its read cache), but this isolate knows better at once.
+   */
+  private readonly endedHere = new Map<string, number>();
 
   constructor(
     private readonly kv: KVNamespace,
@@ -86,6 +135,7 @@ export class KvSessionStore {
   }
 
   async load(handle: SessionHandle): Promise<Session | null> {
+    if (this.endedLocally(handle.id)) return null;
     const cached = this.cache.get(handle.id);
     if (cached) {
       // A wrong secret must not evict the entry: knowing an id would otherwise let anyone flush it.
@@ -106,14 +156,34 @@ export class KvSessionStore {
   }
 
   private async read(handle: SessionHandle): Promise<Session | null> {
+    if (this.endedLocally(handle.id)) return null;
     let sealed: string | null;
+    let tombstone: string | null;
     try {
-      sealed = await this.kv.get(kvKey(handle.id), 'text');
+      // Both at once: the tombstone costs no extra latency, and a session re-created by a stale write stays ended.
+      [sealed, tombstone] = await Promise.all([this.kv.get(kvKey(handle.id), 'text'), this.kv.get(tombstoneKey(handle.id), 'text')]);
     } catch (error) {
       throw storeError(error, 'read');
     }
-    if (sealed === null) return null;
+    if (sealed === null || tombstone !== null) return null;
     return this.unseal(handle, sealed);
+  }
+
+  async ended(id: string): Promise<boolean> {
+    if (this.endedLocally(id)) return true;
+    try {
+      return (await this.kv.get(tombstoneKey(id), 'text')) !== null;
+    } catch (error) {
+      throw storeError(error, 'read');
+    }
+  }
+
+  private endedLocally(id: string): boolean {
+    const until = this.endedHere.get(id);
+    if (until === undefined) return false;
+    if (until * 1000 > Date.now()) return true;
+    this.endedHere.delete(id);
+    return false;
   }
 
   /** Opens a sealed session (as written to KV) with the cookie's secret; null if it does not open. */
@@ -131,18 +201,39 @@ export class KvSessionStore {
     return null;
   }
 
-  /** Returns the sealed session it wrote, for the refresh coordinator (src/coordinator) to hand on. */
-  async save(handle: SessionHandle, session: Session, idleTtl: number, now: number): Promise<string> {
-    const sealed = await this.seal(handle, session);
-    const until = Math.min(session.expiresAt, session.lastSeenAt + idleTtl);
-    try {
-      await this.kv.put(kvKey(handle.id), sealed, { expirationTtl: Math.max(KV_MIN_TTL, until - now) });
-    } catch (error) {
+  async create(handle: SessionHandle, session: Session, idleTtl: number, now: number): Promise<string> {
+    return this.write(handle, session, idleTtl, now);
+  }
+
+  /**
+   * Writes only a session that has not ended — as far as this location can see: a location whose KV
+   * has not caught up with the tombstone yet may still write, but the tombstone keeps that copy from
+   * ever loading (README "When a session ends").
+   */
+  async save(handle: SessionHandle, session: Session, idleTtl: number, now: number): Promise<boolean> {
+    if (await this.ended(handle.id)) {
       this.cache.delete(handle.id);
-      throw storeError(error, 'write');
+      return false;
     }
+    await this.write(handle, session, idleTtl, now);
+    return true;
+  }
+
+  /** The raw write, shared with the coordinator (which checks "ended" itself). Returns what it stored. */
+  async write(handle: SessionHandle, session: Session, idleTtl: number, now: number): Promise<string> {
+    const sealed = await this.seal(handle, session);
+    await this.writeSealed(handle.id, sealed, sessionTtl(session, idleTtl, now));
     this.remember(handle, session);
     return sealed;
+  }
+
+  async writeSealed(id: string, sealed: string, ttl: number): Promise<void> {
+    try {
+      await this.kv.put(kvKey(id), sealed, { expirationTtl: Math.max(KV_MIN_TTL, ttl) });
+    } catch (error) {
+      this.cache.delete(id);
+      throw storeError(error, 'write');
+    }
   }
 
   /** The session encrypted exactly as `save` stores it (first secret, bound to its KV key). */
@@ -177,19 +268,36 @@ export class KvSessionStore {
     return this.cache.size;
   }
 
-  async delete(handle: SessionHandle): Promise<void> {
-    await this.deleteById(handle.id);
-  }
-
-  /** Ends a session known only by its id: logout from the IdP finds ids, never per-session secrets. */
-  async deleteById(id: string): Promise<void> {
+  /**
+   * Ends a session known only by its id (logout from the IdP finds ids, never per-session secrets):
+   * the tombstone first, so that there is no moment when neither it nor the deletion holds.
+   */
+  async end(id: string, until: number, now: number): Promise<void> {
     this.cache.delete(id);
+    this.endedHere.delete(id);
+    if (this.endedHere.size >= CACHE_MAX_ENTRIES) {
+      const oldest = this.endedHere.keys().next().value;
+      if (oldest !== undefined) this.endedHere.delete(oldest);
+    }
+    this.endedHere.set(id, until);
     try {
+      await this.kv.put(tombstoneKey(id), '1', { expirationTtl: Math.max(KV_MIN_TTL, until - now + TOMBSTONE_SLACK) });
       await this.kv.delete(kvKey(id));
     } catch (error) {
       throw storeError(error, 'delete');
     }
   }
+}
+
+/**
+ * A tombstone outlives its session by this much: clocks of other isolates may run a little behind, and
+ * a copy must not outlast the mark that keeps it closed.
+ */
+const TOMBSTONE_SLACK = 300;
+
+/** Seconds a stored session may live: to its idle timeout or its absolute end, whichever is first. */
+export function sessionTtl(session: Session, idleTtl: number, now: number): number {
+  return Math.min(session.expiresAt, session.lastSeenAt + idleTtl) - now;
 }
 
 function storeError(error: unknown, op: string): GatewayError {
