@@ -6,7 +6,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ORIGIN } from '../setup/constants';
 import { gateway, type Gateway } from '../support/gateway';
-import { idp, lifecycleGateway, lifecycleIssuer, signInWithIdpJar, stillSignedIn, storedSession } from '../support/lifecycle';
+import { idp, kv, lifecycleGateway, lifecycleIssuer, signInWithIdpJar, stillSignedIn, storedSession } from '../support/lifecycle';
 import {
   CREDENTIAL_CHANGE,
   deliver,
@@ -65,6 +65,13 @@ describe('session-revoked ends the sessions its subject names', () => {
 
     await accepted(bob, setClaims(SESSION_REVOKED, { format: 'email', email: 'carol@contractor.example' }));
     expect(await stillSignedIn(carol), 'an unverified address names nobody').toBe(true);
+  });
+
+  it('the email index shows no address to anyone reading KV', async () => {
+    await browser('alice');
+    const { keys } = await kv.list({ prefix: 'idx:' });
+    expect(keys.length).toBeGreaterThan(0);
+    expect(JSON.stringify(keys).toLowerCase()).not.toContain('alice@example.com');
   });
 
   it('by opaque id = the IdP’s sid: only that IdP session', async () => {
