@@ -39,6 +39,8 @@ export interface RouteRule {
   readonly pass_access_token?: 'bearer' | 'header';
   /** Send the user's ID token on as `X-Forwarded-Id-Token`. */
   readonly pass_id_token?: true;
+  /** Signed-in requests may use Cloudflare's cache like anonymous ones (proxy/forward.ts bypasses it otherwise). */
+  readonly edge_cache?: 'allow';
   /** `path`, compiled once: true when a normalized request path matches. */
   readonly matchPath: PathMatcher;
 }
@@ -49,7 +51,7 @@ export interface RouteProblem {
   message: string;
 }
 
-const RULE_KEYS = ['path', 'host', 'methods', 'auth', 'upstream', 'allow', 'acr_values', 'max_age', 'scopes', 'cors_preflight', 'pass_access_token', 'pass_id_token'];
+const RULE_KEYS = ['path', 'host', 'methods', 'auth', 'upstream', 'allow', 'acr_values', 'max_age', 'scopes', 'cors_preflight', 'pass_access_token', 'pass_id_token', 'edge_cache'];
 const ALLOW_KEYS = ['emails', 'email_domains', 'groups', 'claims'];
 
 export function parseRoutes(raw: unknown): { rules: RouteRule[] } | { problems: RouteProblem[] } {
@@ -255,6 +257,7 @@ const ruleSchema = v.pipe(
       cors_preflight: v.optional(v.literal('pass', 'the only accepted value is "pass"')),
       pass_access_token: v.optional(v.picklist(['bearer', 'header'], 'expected "bearer" (Authorization: Bearer) or "header" (X-Forwarded-Access-Token)')),
       pass_id_token: v.optional(v.literal(true, 'expected true (or leave it out)')),
+      edge_cache: v.optional(v.literal('allow', 'the only accepted value is "allow"')),
     },
     'expected a table with at least path and auth',
   ),
@@ -289,6 +292,7 @@ function buildRule(index: number, input: RuleInput, problems: RouteProblem[]): R
   if (input.cors_preflight) rule.cors_preflight = input.cors_preflight;
   if (input.pass_access_token) rule.pass_access_token = input.pass_access_token;
   if (input.pass_id_token) rule.pass_id_token = input.pass_id_token;
+  if (input.edge_cache) rule.edge_cache = input.edge_cache;
   return Object.freeze(rule);
 }
 
@@ -341,6 +345,7 @@ function identity(rule: RouteRule): string {
     rule.cors_preflight ?? null,
     rule.pass_access_token ?? null,
     rule.pass_id_token ?? null,
+    rule.edge_cache ?? null,
   ]);
 }
 

@@ -1,6 +1,11 @@
 import { GatewayError } from '../http/errors';
 import { upstreamHeaders, withoutGatewaySetCookies, type ForwardContext } from './headers';
 
+export interface ForwardOptions extends ForwardContext {
+  /** The rule's `edge_cache = "allow"`: signed-in requests may use Cloudflare's cache (see below). */
+  edgeCache?: boolean;
+}
+
 /**
  * Sends the request on to the origin: body streamed, redirects passed back untouched (the browser
  * must see the upstream's Location), response streamed back as is.
@@ -8,8 +13,15 @@ import { upstreamHeaders, withoutGatewaySetCookies, type ForwardContext } from '
  * `timeoutMs` (UPSTREAM_TIMEOUT) bounds the wait for the response *headers* only. An AbortSignal.timeout
  * on the fetch would also cut off a long download or a server-sent-events stream mid-body, so the timer
  * is cleared as soon as the headers are in; the body then streams for as long as it takes.
+ *
+ * A request that carries an identity bypasses Cloudflare's cache (`cache: "no-store"`: no lookup, no
+ * store). The cache key is the URL, not the X-User headers: a signed-in answer the zone's cache rules
+ * (or the default for file types like `.pdf`, `.js`) would store could otherwise be served to the next
+ * visitor, anonymous or another user (test/attacks/read-another-users-cached-page). Anonymous requests
+ * keep the zone's caching; a rule whose signed-in answers are the same for everyone opts in with
+ * `edge_cache = "allow"`.
  */
-export async function forward(request: Request, upstream: URL | undefined, ctx: ForwardContext, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Response> {
+export async function forward(request: Request, upstream: URL | undefined, ctx: ForwardOptions, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Response> {
   const target = upstreamUrl(ctx.publicUrl, upstream);
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(new DOMException('upstream response headers timed out', 'TimeoutError')), timeoutMs);
@@ -20,6 +32,7 @@ export async function forward(request: Request, upstream: URL | undefined, ctx: 
     signal: deadline.signal,
   };
   if (request.method !== 'GET' && request.method !== 'HEAD') init.body = request.body;
+  if (ctx.identityHeaders.length > 0 && !ctx.edgeCache) init.cache = 'no-store';
   try {
     return withoutGatewaySetCookies(await fetch(target, init));
   } catch (error) {

@@ -84,8 +84,10 @@ async function gate(ctx: RequestContext, path: string, rule: RouteRule): Promise
           clientIp: headers.get('cf-connecting-ip'),
           identityHeaders: await forwardedIdentity(ctx, rule, verdict.principal, verdict.principal ? current : null, bearer, publicUrl, upstream),
           alsoStrip: ctx.config.claimHeaderNames,
-          // A bearer token the gateway consumed is not passed on unless the rule asks (pass_access_token).
-          dropAuthorization: bearer !== null,
+          // A bearer token the gateway consumed is not passed on unless the rule asks (pass_access_token);
+          // on a rule that passes the token as Authorization, the client's own never passes (no token: none).
+          dropAuthorization: bearer !== null || rule.pass_access_token === 'bearer',
+          edgeCache: rule.edge_cache === 'allow',
         },
         ctx.config.upstreamTimeoutMs,
       );
