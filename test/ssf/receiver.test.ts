@@ -107,6 +107,14 @@ describe('session-revoked ends the sessions its subject names', () => {
     expect(await stillSignedIn(alice)).toBe(false);
   });
 
+  it('KV-only (no COORDINATOR) too', async () => {
+    const alice = await browser('alice', { COORDINATOR: undefined });
+    const bob = await browser('bob', { COORDINATOR: undefined });
+    await accepted(bob, setClaims(SESSION_REVOKED, issSub('alice')));
+    expect(await stillSignedIn(alice)).toBe(false);
+    expect(await stillSignedIn(bob)).toBe(true);
+  });
+
   it('a user of another issuer is not ours: acknowledged, nothing ended', async () => {
     const alice = await browser('alice');
     await accepted(alice, setClaims(SESSION_REVOKED, issSub('alice', 'https://other-idp.example')));
