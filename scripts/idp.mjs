@@ -12,8 +12,9 @@ import Provider, { errors } from 'oidc-provider';
  * @typedef {object} DemoUser
  * @property {string} name
  * @property {string} email
- * @property {boolean} email_verified
+ * @property {boolean | string} [email_verified]  absent or a string only in the odd accounts below
  * @property {string[]} groups
+ * @property {string} [preferred_username]  default: the login name
  */
 
 /**
@@ -25,6 +26,14 @@ export const DEMO_USERS = Object.freeze({
   alice: Object.freeze({ name: 'Alice Admin', email: 'alice@example.com', email_verified: true, groups: ['admins', 'staff'] }),
   bob: Object.freeze({ name: 'Bob Builder', email: 'bob@example.com', email_verified: true, groups: ['staff'] }),
   carol: Object.freeze({ name: 'Carol Contractor', email: 'carol@contractor.example', email_verified: false, groups: [] }),
+  // Odd claims an attacker can get an IdP to assert (test/attacks): another user's address, unverified
+  // (as the string "false", as some UserInfo endpoints send it, or without email_verified at all);
+  // names and groups with control characters, edge whitespace, commas, non-ASCII, or the encoding marker.
+  'mallory-string-false': Object.freeze({ name: 'Mallory', email: 'alice@example.com', email_verified: 'false', groups: [] }),
+  'mallory-no-verified': Object.freeze({ name: 'Mallory', email: 'alice@example.com', groups: [] }),
+  'mallory-tab': Object.freeze({ name: 'Mallory\r\nX-User: admin', preferred_username: 'admin\t', email: 'mallory@example.com', email_verified: true, groups: [' admins', 'staff', 'ops,admins', 'x\u0000'] }),
+  'mallory-marker': Object.freeze({ name: "UTF-8''Admin", preferred_username: "UTF-8''admin", email: 'mallory@example.com', email_verified: true, groups: [] }),
+  jose: Object.freeze({ name: 'José Müller', preferred_username: 'josé', email: 'jose@example.com', email_verified: true, groups: ['équipe', 'staff'] }),
 });
 
 // Lifetimes in seconds. Given explicitly (even where they equal the library's defaults) so that

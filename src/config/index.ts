@@ -35,6 +35,8 @@ export interface Config extends ProtocolSettings {
   sessionSecrets: Uint8Array[];
   upstream: URL | undefined;
   userClaim: string;
+  /** OIDC_ASSUME_EMAIL_VERIFIED: an `email` without `email_verified` counts as verified (policy/identity.ts). */
+  assumeEmailVerified: boolean;
   idleTtl: number;
   maxTtl: number;
   /** Seconds a decrypted session is reused in the isolate without reading KV (delays remote logout by as much). */
@@ -212,6 +214,7 @@ export function parseConfig(env: Record<string, unknown>): { config: Config } | 
       sessionSecrets: secrets.map((secret) => utf8.encode(secret)),
       upstream: s.UPSTREAM_URL ? new URL(s.UPSTREAM_URL) : undefined,
       userClaim: s.USER_CLAIM,
+      assumeEmailVerified: s.OIDC_ASSUME_EMAIL_VERIFIED,
       idleTtl: s.SESSION_IDLE_TTL,
       maxTtl: s.SESSION_MAX_TTL,
       sessionCacheTtl: s.SESSION_CACHE_TTL,

@@ -91,6 +91,8 @@ export const settingsSchema = v.object({
   SESSION_SECRET: text,
   UPSTREAM_URL: v.optional(url),
   USER_CLAIM: v.optional(claimName, 'sub'),
+  // An `email` without `email_verified` counts as unverified unless the IdP is known to verify every address.
+  OIDC_ASSUME_EMAIL_VERIFIED: v.optional(boolFromEnv, false),
   SESSION_IDLE_TTL: v.optional(intFromEnv(60, 31_536_000), 86_400),
   SESSION_MAX_TTL: v.optional(intFromEnv(60, 31_536_000), 604_800),
   SESSION_CACHE_TTL: v.optional(intFromEnv(0, 60), 10),

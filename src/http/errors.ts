@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'insufficient_scope'
   | 'step_up_required'
   | 'forbidden'
+  | 'identity_unusable'
   | 'method_not_allowed'
   | 'not_found'
   | 'session_store_unavailable'
@@ -48,6 +49,8 @@ const STATUS: Record<ErrorCode, number> = {
   insufficient_scope: 403,
   step_up_required: 401,
   forbidden: 403,
+  // The IdP's assertion about this user cannot be passed on exactly (unverified email as USER_CLAIM, a user id with control characters).
+  identity_unusable: 403,
   method_not_allowed: 405,
   not_found: 404,
   session_store_unavailable: 503,
@@ -78,6 +81,7 @@ const TITLES: Record<ErrorCode, string> = {
   insufficient_scope: 'Access token lacks permission',
   step_up_required: 'Stronger or more recent sign-in required',
   forbidden: 'Access denied',
+  identity_unusable: 'Account cannot be used here',
   method_not_allowed: 'Method not allowed',
   not_found: 'Not found',
   session_store_unavailable: 'Session storage unavailable',

@@ -7,12 +7,13 @@ import { throttle } from '../http/throttle';
 import { utf8, toBase64Url } from '../crypto/encoding';
 import type { Principal } from '../policy/decide';
 import type { Provider } from './provider';
+import { NEVER_CLAIMS } from '../session/model';
 
 /**
  * Bearer access tokens on `api` rules: JWT access tokens (RFC 9068) are verified locally with the
  * issuer's keys; anything else is asked about at the IdP's introspection endpoint (RFC 7662).
- * Either way the token must be meant for API_AUDIENCE — a token for another API, or an ID token
- * (audience = the client), is refused.
+ * Either way the token must be meant for API_AUDIENCE — a token for another API is refused — and
+ * must be an access token: an ID token is refused even when API_AUDIENCE is its client id (below).
  */
 
 /** Real access tokens are a few KB at most; anything larger is refused before any parsing. */
@@ -21,6 +22,40 @@ const MAX_TOKEN_LENGTH = 8192;
 const JWS_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 /** RFC 9068 2.1 names `at+jwt`; many IdPs send `JWT` or nothing. Anything else (an ID token's or a logout token's type) is not an access token. */
 const ACCEPTED_TYP = new Set(['at+jwt', 'application/at+jwt', 'jwt']);
+const RFC9068_TYP = new Set(['at+jwt', 'application/at+jwt']);
+
+/**
+ * ID tokens are signed by the same keys as access tokens and, where API_AUDIENCE is a client id
+ * (Entra ID, Keycloak and Google setups), name the same audience — yet an ID token only tells a client
+ * who signed in; it authorizes nothing (RFC 9068 2.1 introduced `at+jwt` for exactly this confusion;
+ * RFC 8725 3.11). These claims appear only in ID tokens (OpenID Connect Core 3.1.3.6, 3.3.2.11; FAPI
+ * `s_hash`), whatever the header says.
+ */
+const ID_TOKEN_CLAIMS = ['at_hash', 'c_hash', 's_hash'];
+/**
+ * A JWT typed neither `at+jwt` nor (Keycloak, in the payload) `Bearer` must show it is an access token:
+ * JWT access tokens carry at least one of these (RFC 9068 2.2 `client_id` and `scope`; `scp` Entra ID
+ * and Okta; `roles` Entra ID app tokens; `cid` Okta; `appid` Entra ID v1); ID tokens carry none.
+ */
+const ACCESS_TOKEN_CLAIMS = ['scope', 'scp', 'client_id', 'roles', 'cid', 'appid'];
+
+/** Why a verified JWT is not an access token, or null when it is one. */
+export function notAnAccessToken(typ: string | undefined, claims: Record<string, unknown>): string | null {
+  for (const name of ID_TOKEN_CLAIMS) if (Object.hasOwn(claims, name)) return `${name} claim (ID token)`;
+  // Keycloak types its tokens in the payload: "Bearer" for access tokens, "ID", "Refresh", "Logout"…
+  const payloadTyp = Object.hasOwn(claims, 'typ') ? claims['typ'] : undefined;
+  const keycloakAccess = typeof payloadTyp === 'string' && payloadTyp.toLowerCase() === 'bearer';
+  if (payloadTyp !== undefined && !keycloakAccess) return `payload typ ${String(payloadTyp)}`;
+  // Amazon Cognito: token_use "access" or "id".
+  if (Object.hasOwn(claims, 'token_use') && claims['token_use'] !== 'access') return `token_use ${String(claims['token_use'])}`;
+  // Logout tokens and security event tokens, typed JWT by some IdPs.
+  if (Object.hasOwn(claims, 'events')) return 'events claim (logout or security event token)';
+  const typed = keycloakAccess || (typ !== undefined && RFC9068_TYP.has(typ.toLowerCase()));
+  // `nonce` marks an ID token, except in access tokens typed as such: Keycloak before 25 copied it there.
+  if (!typed && Object.hasOwn(claims, 'nonce')) return 'nonce claim (ID token)';
+  if (!typed && !ACCESS_TOKEN_CLAIMS.some((name) => Object.hasOwn(claims, name))) return `an untyped JWT without ${ACCESS_TOKEN_CLAIMS.join('/')}`;
+  return null;
+}
 
 /** Introspection results are reused only briefly, and never past the token's own expiry. */
 const INTROSPECTION_TTL = 60;
@@ -59,6 +94,8 @@ async function verifyJwt(provider: Provider, config: Config, token: string, now:
     const code = (error as { code?: string }).code ?? 'ERR';
     throw invalidToken(code === 'ERR_JWT_EXPIRED' ? 'the access token has expired' : 'the access token is not valid', code);
   }
+  const notAccess = notAnAccessToken(typeof header.typ === 'string' ? header.typ : undefined, payload as Record<string, unknown>);
+  if (notAccess) throw invalidToken('the token is not an access token', notAccess);
   return principalFrom(payload as Record<string, unknown>);
 }
 
@@ -127,7 +164,11 @@ function audienceIncludes(aud: unknown, expected: string): boolean {
 function principalFrom(claims: Record<string, unknown>): Principal {
   const sub = typeof claims['sub'] === 'string' && claims['sub'] !== '' ? claims['sub'] : typeof claims['client_id'] === 'string' ? claims['client_id'] : null;
   if (!sub) throw invalidToken('the access token names no subject');
-  return { via: 'bearer', sub, claims: { ...claims, sub }, scopes: scopesOf(claims) };
+  // Without a prototype and without `__proto__` & co. (session/model.ts NEVER_CLAIMS), as a session's claims.
+  const own = Object.create(null) as Record<string, unknown>;
+  for (const [name, value] of Object.entries(claims)) if (!NEVER_CLAIMS.has(name)) own[name] = value;
+  own['sub'] = sub;
+  return { via: 'bearer', sub, claims: own, scopes: scopesOf(claims) };
 }
 
 /** `scope` is a space-separated string (RFC 9068, RFC 7662); some IdPs send `scp` as a list. */

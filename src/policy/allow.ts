@@ -7,6 +7,8 @@
  * such as the Kelvin sign (U+212A) into `k`, turning a foreign domain into an allowed one.
  */
 
+import { emailVerified, forwardableGroups } from './identity';
+
 export type ClaimValue = string | number | boolean;
 
 export interface Allow {
@@ -25,7 +27,12 @@ export type AllowResult = { ok: true } | { ok: false; failed: AllowKey[]; missin
 
 const OK: AllowResult = Object.freeze({ ok: true });
 
-export function checkAllow(allow: Allow | undefined, claims: Record<string, unknown>): AllowResult {
+export interface AllowOptions {
+  /** OIDC_ASSUME_EMAIL_VERIFIED: an `email` without `email_verified` counts as verified. */
+  assumeEmailVerified?: boolean;
+}
+
+export function checkAllow(allow: Allow | undefined, claims: Record<string, unknown>, options: AllowOptions = {}): AllowResult {
   if (!allow) return OK;
   const failed: AllowKey[] = [];
   const missing: string[] = [];
@@ -35,7 +42,7 @@ export function checkAllow(allow: Allow | undefined, claims: Record<string, unkn
   };
 
   if (allow.emails || allow.email_domains) {
-    const email = verifiedEmail(claims);
+    const email = verifiedEmail(claims, options.assumeEmailVerified === true);
     const address = typeof email === 'object' ? email : undefined;
     if (allow.emails && !(address && allow.emails.includes(`${address.local}@${address.domain}`))) {
       need('emails', email === 'unverified' ? UNVERIFIED : 'an email address that is allowed here');
@@ -65,22 +72,25 @@ export function checkAllow(allow: Allow | undefined, claims: Record<string, unkn
 const UNVERIFIED = 'a verified email address (the identity provider has not verified yours)';
 
 /**
- * The user's email address, or 'unverified' when the IdP says it is not verified (`email_verified`
- * present and not exactly `true`: a string "true" is not a verification), or undefined when there is
- * no well-formed address. Unverified addresses can be typed in by anyone at many IdPs.
+ * The user's email address, or 'unverified' unless `email_verified` is exactly `true` (or absent with
+ * OIDC_ASSUME_EMAIL_VERIFIED; see policy/identity.ts emailVerified), or undefined when there is no
+ * well-formed address. Unverified addresses can be typed in by anyone at many IdPs.
  */
-function verifiedEmail(claims: Record<string, unknown>): EmailAddress | 'unverified' | undefined {
-  const raw = claims['email'];
+function verifiedEmail(claims: Record<string, unknown>, assumeVerified: boolean): EmailAddress | 'unverified' | undefined {
+  const raw = Object.hasOwn(claims, 'email') ? claims['email'] : undefined;
   if (typeof raw !== 'string') return undefined;
-  if (Object.hasOwn(claims, 'email_verified') && claims['email_verified'] !== true) return 'unverified';
+  if (!emailVerified(claims, assumeVerified)) return 'unverified';
   return parseEmail(raw);
 }
 
+/**
+ * Judged on the groups as X-User-Groups forwards them: a group the header cannot carry exactly
+ * (`" admins"`, which HTTP parsers trim to `admins`) is left out there, so it counts for nothing here.
+ */
 function hasGroup(claim: unknown, allowed: readonly string[]): boolean {
-  if (typeof claim === 'string') return allowed.includes(claim);
-  if (!Array.isArray(claim)) return false;
-  for (const group of claim) if (typeof group === 'string' && allowed.includes(group)) return true;
-  return false;
+  // Strings only: a number 1 is not the group "1" (no coercion), though the header shows it as 1.
+  const strings = typeof claim === 'string' ? [claim] : Array.isArray(claim) ? claim.filter((group): group is string => typeof group === 'string') : [];
+  return forwardableGroups(strings).some((group) => allowed.includes(group));
 }
 
 /** The claim equals an accepted value, or is an array containing one. Strict equality: no coercion. */

@@ -1,4 +1,4 @@
-import { checkAllow } from './allow';
+import { checkAllow, type AllowOptions } from './allow';
 import type { RouteRule } from './rules';
 
 /**
@@ -40,7 +40,7 @@ export type Verdict =
  * preflight pass-through, public routes, who is asking, how recently and strongly they signed in,
  * whether the rule's `allow` holds, and (bearer tokens) whether the token's scopes suffice.
  */
-export function decide(rule: RouteRule, principal: Principal | null, request: RequestFacts, now: number, clockSkew: number): Verdict {
+export function decide(rule: RouteRule, principal: Principal | null, request: RequestFacts, now: number, clockSkew: number, allowOptions: AllowOptions = {}): Verdict {
   if (request.preflight && rule.cors_preflight === 'pass') return { action: 'forward', principal: null };
   if (rule.auth === 'public') return { action: 'forward', principal };
 
@@ -60,7 +60,7 @@ export function decide(rule: RouteRule, principal: Principal | null, request: Re
       : { action: 'unauthenticated', stepUp };
   }
 
-  const allowed = checkAllow(rule.allow, principal.claims);
+  const allowed = checkAllow(rule.allow, principal.claims, allowOptions);
   if (!allowed.ok) return { action: 'forbidden', missing: allowed.missing };
 
   if (principal.via === 'bearer' && rule.scopes) {

@@ -5,7 +5,9 @@ import { log } from '../http/log';
 import { revokeToken } from '../oidc/revoke';
 import { keepFresh } from '../lifecycle/fresh';
 import { endSession } from '../lifecycle/end';
-import { createLogoutState, readLogoutState } from '../session/logout-state';
+import { createLogoutState, readLogoutState, LOGOUT_STATE_TTL } from '../session/logout-state';
+import { open, purposeKey, seal } from '../crypto/aead';
+import type { Provider } from '../oidc/provider';
 import type { RequestContext } from '../context';
 import { clearResumeHint } from '../session/transaction';
 import { safeReturnPath } from './return-path';
@@ -40,6 +42,8 @@ export async function handleUserInfo(ctx: RequestContext): Promise<Response> {
  * only gets a confirmation form: logging people out from elsewhere is a nuisance attack.
  */
 export async function handleLogout(ctx: RequestContext): Promise<Response> {
+  const end = ctx.url.searchParams.get('end');
+  if (end !== null) return continueLogout(ctx, end);
   const rd = ctx.url.searchParams.get('rd');
   const returnTo = safeReturnPath(rd, ctx.url.origin);
   if (ctx.request.headers.get('sec-fetch-site') === 'cross-site') {
@@ -64,6 +68,8 @@ export async function handleLogout(ctx: RequestContext): Promise<Response> {
   const signedOut = `${ctx.url.origin}/_auth/signed-out`;
   // Straight to the landing page: the state is needed only to carry an explicit `rd` there.
   let location = rd ? `${signedOut}?state=${encodeURIComponent(state)}` : signedOut;
+  // What a JSON client is given instead of `location` when that carries the ID token (below).
+  let logoutUrl = location;
   if (current) {
     try {
       const provider = await ctx.provider();
@@ -77,14 +83,9 @@ export async function handleLogout(ctx: RequestContext): Promise<Response> {
           ),
         );
       }
-      const endSessionEndpoint = provider.as.end_session_endpoint;
-      if (endSessionEndpoint) {
-        const url = new URL(endSessionEndpoint);
-        url.searchParams.set('client_id', ctx.config.clientId);
-        url.searchParams.set('id_token_hint', current.session.idToken);
-        url.searchParams.set('post_logout_redirect_uri', signedOut);
-        url.searchParams.set('state', state);
-        location = url.href;
+      if (provider.as.end_session_endpoint) {
+        location = endSessionUrl(ctx, provider, current.session.idToken, state);
+        logoutUrl = `${ctx.url.origin}/_auth/logout?end=${await sealLogoutHint(ctx, { t: current.session.idToken, s: state, at: ctx.now })}`;
       }
     } catch {
       // The IdP is unreachable: the local session is gone; the IdP session ends on its own schedule.
@@ -92,11 +93,85 @@ export async function handleLogout(ctx: RequestContext): Promise<Response> {
   }
   // A deliberate sign-out also drops the silent re-authentication hint: the next visit is a first visit.
   const response = wantsJson(ctx.request)
-    ? jsonResponse(200, { signed_out: true, logout_url: location })
+    ? jsonResponse(200, { signed_out: true, logout_url: logoutUrl })
     : new Response(null, { status: 303, headers: { location, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' } });
   response.headers.append('set-cookie', clearSessionCookie(ctx));
   response.headers.append('set-cookie', clearResumeHint(ctx.mode));
   return response;
+}
+
+/**
+ * RP-Initiated Logout 1.0 section 2: the IdP's end-session request. `id_token_hint` names the session
+ * to end (Okta requires it; others skip their confirmation page with it).
+ */
+function endSessionUrl(ctx: RequestContext, provider: Provider, idToken: string, state: string): string {
+  const url = new URL(provider.as.end_session_endpoint!);
+  url.searchParams.set('client_id', ctx.config.clientId);
+  url.searchParams.set('id_token_hint', idToken);
+  url.searchParams.set('post_logout_redirect_uri', `${ctx.url.origin}/_auth/signed-out`);
+  url.searchParams.set('state', state);
+  return url.href;
+}
+
+/**
+ * The JSON answer of /_auth/logout is read by page script, which must never hold the ID token (an XSS
+ * could replay it wherever ID tokens are mistaken for credentials). Its `logout_url` is therefore
+ * `/_auth/logout?end=<sealed>`: the ID token and the logout `state`, AES-GCM-sealed under a key from
+ * SESSION_SECRET, valid as long as a logout state. Only a navigation there is redirected on to the IdP
+ * (continueLogout); script cannot read a redirect it does not follow, nor follow this one.
+ */
+const LOGOUT_HINT_INFO = 'edgegate/logout-hint/v1';
+interface LogoutHint {
+  /** The ID token, for id_token_hint. */
+  t: string;
+  /** The logout state (createLogoutState). */
+  s: string;
+  /** Epoch seconds. */
+  at: number;
+}
+
+async function sealLogoutHint(ctx: RequestContext, hint: LogoutHint): Promise<string> {
+  return seal(await purposeKey(ctx.config.sessionSecrets[0]!, LOGOUT_HINT_INFO), JSON.stringify(hint), LOGOUT_HINT_INFO);
+}
+
+async function openLogoutHint(ctx: RequestContext, sealed: string): Promise<LogoutHint | null> {
+  if (sealed.length > 16_384) return null;
+  for (const secret of ctx.config.sessionSecrets) {
+    const plaintext = await open(await purposeKey(secret, LOGOUT_HINT_INFO), sealed, LOGOUT_HINT_INFO);
+    if (plaintext === null) continue;
+    try {
+      const hint = JSON.parse(plaintext) as Partial<LogoutHint>;
+      if (typeof hint.t !== 'string' || typeof hint.s !== 'string' || typeof hint.at !== 'number') return null;
+      if (ctx.now - hint.at > LOGOUT_STATE_TTL || hint.at > ctx.now + 60) return null;
+      return hint as LogoutHint;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+/**
+ * `/_auth/logout?end=<sealed>`: the second half of a logout a JSON client started. The session is
+ * already over; this only sends the browser on to the IdP's end-session endpoint. Script (fetch, XHR:
+ * `Sec-Fetch-Mode: cors`) and other sites get a refusal instead of that redirect; an unreadable or
+ * expired hint leads to the signed-out page.
+ */
+async function continueLogout(ctx: RequestContext, sealed: string): Promise<Response> {
+  if (wantsJson(ctx.request) || ctx.request.headers.get('sec-fetch-site') === 'cross-site') {
+    throw new GatewayError('bad_request', 'This sign-out link works only when opened in the browser from this site.', { detail: 'logout continuation requested by script or another site' });
+  }
+  const hint = await openLogoutHint(ctx, sealed);
+  let location = `${ctx.url.origin}/_auth/signed-out`;
+  if (hint) {
+    try {
+      const provider = await ctx.provider();
+      if (provider.as.end_session_endpoint) location = endSessionUrl(ctx, provider, hint.t, hint.s);
+    } catch {
+      // The IdP is unreachable: its session ends on its own schedule (the local one is already over).
+    }
+  }
+  return new Response(null, { status: 303, headers: { location, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'set-cookie': clearSessionCookie(ctx) } });
 }
 
 /**

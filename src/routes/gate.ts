@@ -69,7 +69,7 @@ async function gate(ctx: RequestContext, path: string, rule: RouteRule): Promise
   }
 
   const navigation = (method === 'GET' || method === 'HEAD') && !wantsJson(ctx.request) && rule.auth !== 'api';
-  const verdict = decide(rule, principal, { preflight, navigation }, ctx.now, ctx.config.clockSkew);
+  const verdict = decide(rule, principal, { preflight, navigation }, ctx.now, ctx.config.clockSkew, ctx.config);
   switch (verdict.action) {
     case 'forward': {
       if (current && verdict.principal) touchIfDue(ctx, current);

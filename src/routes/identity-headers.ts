@@ -2,7 +2,8 @@ import { loadAssertionKeys } from '../assertion/keys';
 import { userAssertion } from '../assertion/sign';
 import { log } from '../http/log';
 import type { Principal } from '../policy/decide';
-import { identityFromClaims, identityHeaders, type IdentityHeaders } from '../policy/identity';
+import { identityFromClaims, identityHeaders, type IdentityHeaders, type Unusable } from '../policy/identity';
+import { GatewayError } from '../http/errors';
 import type { Config } from '../config';
 import type { RouteRule } from '../policy/rules';
 import type { RequestContext } from '../context';
@@ -11,18 +12,29 @@ import type { Current } from '../lifecycle/current';
 /**
  * The X-User headers of one principal, computed once per claims object and configuration: a cached
  * session's claims object is shared (and frozen) across its requests, so repeat requests reuse this.
+ * A user who cannot be named exactly (policy/identity.ts) is refused, and remembered as such.
  */
-const memo = new WeakMap<object, { config: Config; value: IdentityHeaders }>();
+const memo = new WeakMap<object, { config: Config; value: IdentityHeaders | Unusable }>();
 function identityFor(principal: Principal, config: Config): IdentityHeaders {
   const hit = memo.get(principal.claims);
-  if (hit && hit.config === config) return hit.value;
-  const value = identityHeaders(identityFromClaims(principal.sub, principal.claims, config.userClaim), principal.claims, {
-    claimHeaders: config.claimHeaders,
-    budget: config.identityHeaderBudget,
-  });
-  // Logged when computed, so once per session and isolate rather than on every request.
-  if (value.truncated.length > 0) log('warn', 'identity_headers_truncated', { headers: value.truncated, budget: config.identityHeaderBudget });
-  memo.set(principal.claims, { config, value });
+  let value = hit && hit.config === config ? hit.value : undefined;
+  if (!value) {
+    const identity = identityFromClaims(principal.sub, principal.claims, config);
+    value = 'unusable' in identity ? identity : identityHeaders(identity, principal.claims, { claimHeaders: config.claimHeaders, budget: config.identityHeaderBudget });
+    // Logged when computed, so once per session and isolate rather than on every request. Names of
+    // headers and the reason only: the values are the user's.
+    if ('unusable' in value) log('warn', 'identity_unusable', { via: principal.via, reason: value.unusable });
+    else {
+      if (value.truncated.length > 0) log('warn', 'identity_headers_truncated', { headers: value.truncated, budget: config.identityHeaderBudget });
+      if (value.omitted.length > 0) log('warn', 'identity_values_omitted', { headers: value.omitted, reason: 'a value could not be carried exactly (control characters, whitespace at an edge, a comma in a list item)' });
+    }
+    memo.set(principal.claims, { config, value });
+  }
+  if ('unusable' in value) {
+    throw new GatewayError('identity_unusable', 'You are signed in, but your account cannot be passed on to this site: ' + value.unusable + '.', {
+      detail: value.unusable,
+    });
+  }
   return value;
 }
 

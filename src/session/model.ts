@@ -29,18 +29,25 @@ export interface Session {
 /** Claims about the token rather than the user: kept out of the session and the upstream headers. */
 const PROTOCOL_CLAIMS = new Set(['iss', 'aud', 'exp', 'iat', 'nbf', 'jti', 'nonce', 'at_hash', 'c_hash', 's_hash', 'azp', 'sid', 'auth_time', 'acr', 'amr', 'typ', 'cnf']);
 
+/**
+ * Names that are never claims: as a key, `__proto__` would set the prototype of an ordinary object
+ * (JSON.parse makes it an own property, but `claims[name] = value` does not), and `constructor` /
+ * `prototype` mean something to every JavaScript reader downstream (/_auth/userinfo consumers).
+ */
+export const NEVER_CLAIMS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
 export function identityClaims(idTokenClaims: Record<string, unknown>, userinfo?: Record<string, unknown>): Record<string, unknown> {
-  const claims: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(idTokenClaims)) {
-    if (!PROTOCOL_CLAIMS.has(name)) claims[name] = value;
-  }
-  // UserInfo is fresher for profile data; `sub` was already checked to be equal.
-  for (const [name, value] of Object.entries(userinfo ?? {})) {
-    if (!PROTOCOL_CLAIMS.has(name)) claims[name] = value;
+  // No prototype: no claim can be inherited, nor read from Object.prototype (`toString`).
+  const claims = Object.create(null) as Record<string, unknown>;
+  // UserInfo is fresher for profile data (it overrides); `sub` was already checked to be equal.
+  for (const source of [idTokenClaims, userinfo ?? {}]) {
+    for (const [name, value] of Object.entries(source)) {
+      if (!PROTOCOL_CLAIMS.has(name) && !NEVER_CLAIMS.has(name)) claims[name] = value;
+    }
   }
   // Kept because policies (step-up) and logout need them.
   for (const name of ['acr', 'amr', 'auth_time'] as const) {
-    if (idTokenClaims[name] !== undefined) claims[name] = idTokenClaims[name];
+    if (Object.hasOwn(idTokenClaims, name) && idTokenClaims[name] !== undefined) claims[name] = idTokenClaims[name];
   }
   return claims;
 }

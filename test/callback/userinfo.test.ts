@@ -47,7 +47,7 @@ describe('UserInfo at sign-in', () => {
     const gw = gateway({ OIDC_ISSUER: issuer });
     const { callbackResponse } = await signInWithScript(gw, {
       idToken: { claims: { sub: 'ui-user' } },
-      userinfo: { sub: 'ui-user', email: 'ui-user@example.com', name: 'Ursula Info', groups: ['staff', 'ops'] },
+      userinfo: { sub: 'ui-user', email: 'ui-user@example.com', email_verified: true, name: 'Ursula Info', groups: ['staff', 'ops'] },
     });
     expect(callbackResponse.status, await callbackResponse.clone().text()).toBe(303);
 
@@ -65,7 +65,7 @@ describe('UserInfo at sign-in', () => {
     const gw = gateway({ OIDC_ISSUER: issuer });
     const before = (await issuerRequests()).length;
     const { callbackResponse } = await signInWithScript(gw, {
-      idToken: { claims: { sub: 'full-user', email: 'full@example.com', name: 'Full Claims' } },
+      idToken: { claims: { sub: 'full-user', email: 'full@example.com', email_verified: true, name: 'Full Claims' } },
       userinfo: { sub: 'full-user', email: 'other@example.com' },
     });
     expect(callbackResponse.status).toBe(303);

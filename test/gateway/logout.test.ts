@@ -80,7 +80,11 @@ describe('/_auth/logout', () => {
     expect(res.status).toBe(200);
     const body = (await res.json()) as { signed_out: boolean; logout_url: string };
     expect(body.signed_out).toBe(true);
-    expect(new URL(body.logout_url).origin).toBe(inject('idpIssuer'));
+    // A gateway URL that a navigation follows to the IdP: the ID token never reaches page script
+    // (test/attacks/read-id-token-from-logout-answer.test.ts).
+    expect(body.logout_url).toMatch(/^https:\/\/localhost\/_auth\/logout\?end=/);
+    const next = await gw.fetch(body.logout_url, { headers: NAVIGATE });
+    expect(new URL(next.headers.get('location')!).origin).toBe(inject('idpIssuer'));
   });
 
   it('goes straight to the signed-out page when the IdP has no end_session_endpoint', async () => {

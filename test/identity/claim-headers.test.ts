@@ -1,4 +1,4 @@
-// CLAIM_HEADERS and the identity header budget: extra claims as headers, sanitized, bounded.
+// CLAIM_HEADERS and the identity header budget: extra claims as headers, carried exactly or left out, bounded.
 import { describe, expect, inject, it, vi } from 'vitest';
 import { gateway } from '../support/gateway';
 import { signIn, signInWithScript } from '../support/flows';
@@ -39,12 +39,33 @@ describe('CLAIM_HEADERS', () => {
     expect(echo.rawHeaders.join('\n').toLowerCase()).not.toContain('finance');
   });
 
-  it('sanitizes CR/LF and control characters out of values', async () => {
-    const gw = await scriptedUser({ department: 'eng\r\nX-Evil: 1\u0000', name: 'Dana\nAdmin' }, { CLAIM_HEADERS: { department: 'X-User-Department' } });
+  it('leaves out values with CR/LF, control characters or whitespace at an edge, and logs which', async () => {
+    const warn = vi.spyOn(console, 'warn');
+    const gw = await scriptedUser(
+      { department: 'eng\r\nX-Evil: 1\u0000', name: 'Dana\nAdmin', site: ' Oslo', roles: ['ops', 'admin\t', 'dev'] },
+      { CLAIM_HEADERS: { department: 'X-User-Department', site: 'X-User-Site', roles: 'X-User-Roles' } },
+    );
     const echo = await upstreamSees(gw, '/');
-    expect(header(echo, 'x-user-department')).toBe('eng  X-Evil: 1'); // trailing space trimmed as HTTP whitespace
-    expect(header(echo, 'x-user-name')).toBe('Dana Admin');
+    expect(header(echo, 'x-user-department')).toBeUndefined();
+    expect(header(echo, 'x-user-name')).toBeUndefined();
+    expect(header(echo, 'x-user-site')).toBeUndefined();
+    expect(header(echo, 'x-user-roles')).toBe('ops,dev');
     expect(header(echo, 'x-evil')).toBeUndefined();
+    expect(header(echo, 'x-user')).toBe('dana');
+    const line = warn.mock.calls.map(([l]) => String(l)).find((l) => l.includes('identity_values_omitted'));
+    warn.mockRestore();
+    expect(line).toBeDefined();
+    expect(JSON.parse(line!).headers).toEqual(['x-user-name', 'x-user-department', 'x-user-site', 'x-user-roles']);
+    expect(line).not.toContain('Dana');
+  });
+
+  it('carries non-ASCII values in the RFC 8187 form UTF-8\'\'<percent-encoded>, per list item', async () => {
+    const gw = await scriptedUser({ name: 'Zoë Ångström', department: 'Forschung & Entwicklung', teams: ['Zürich', 'ops'] }, { CLAIM_HEADERS: { department: 'X-User-Department', teams: 'X-User-Teams' } });
+    const echo = await upstreamSees(gw, '/');
+    expect(header(echo, 'x-user-name')).toBe("UTF-8''Zo%C3%AB%20%C3%85ngstr%C3%B6m");
+    expect(decodeURIComponent(header(echo, 'x-user-name')!.slice(7))).toBe('Zoë Ångström');
+    expect(header(echo, 'x-user-department')).toBe('Forschung & Entwicklung');
+    expect(header(echo, 'x-user-teams')).toBe("UTF-8''Z%C3%BCrich,ops");
   });
 
   it('leaves out objects and list items with commas (they would split ambiguously)', async () => {

@@ -21,7 +21,7 @@ describe('no conditions', () => {
 
 describe('emails', () => {
   const allow = allowOf({ emails: ['alice@example.com', 'Bob@Example.com'] });
-  const check = (email: unknown, extra: Record<string, unknown> = {}) => checkAllow(allow, { email, ...extra });
+  const check = (email: unknown, extra: Record<string, unknown> = {}) => checkAllow(allow, { email, email_verified: true, ...extra });
 
   it.each([
     ['alice@example.com', true],
@@ -57,6 +57,13 @@ describe('emails', () => {
     expect(check('alice@example.com', { email_verified: 'true' })).toEqual(unverified);
     expect(check('alice@example.com', { email_verified: 1 })).toEqual(unverified);
     expect(check('alice@example.com', { email_verified: null })).toEqual(unverified);
+    expect(check('alice@example.com', { email_verified: 'false' })).toEqual(unverified);
+  });
+
+  it('counts a missing email_verified as unverified, unless the IdP is trusted to verify every address', () => {
+    expect(checkAllow(allow, { email: 'alice@example.com' })).toEqual({ ok: false, failed: ['emails'], missing: expect.stringMatching(/^a verified email address/) });
+    expect(checkAllow(allow, { email: 'alice@example.com' }, { assumeEmailVerified: true }).ok).toBe(true);
+    expect(checkAllow(allow, { email: 'alice@example.com', email_verified: false }, { assumeEmailVerified: true }).ok).toBe(false);
   });
 
   it('does not list the allowed addresses or the user\'s address', () => {
@@ -68,7 +75,7 @@ describe('emails', () => {
 
 describe('email_domains', () => {
   const allow = allowOf({ email_domains: ['example.com'] });
-  const check = (email: unknown, extra: Record<string, unknown> = {}) => checkAllow(allow, { email, ...extra });
+  const check = (email: unknown, extra: Record<string, unknown> = {}) => checkAllow(allow, { email, email_verified: true, ...extra });
 
   it.each([
     ['user@example.com', true],
@@ -93,15 +100,15 @@ describe('email_domains', () => {
 
   it('matches subdomains only when listed', () => {
     const both = allowOf({ email_domains: ['example.com', 'sub.example.com'] });
-    expect(checkAllow(both, { email: 'user@sub.example.com' }).ok).toBe(true);
-    expect(checkAllow(both, { email: 'user@deep.sub.example.com' }).ok).toBe(false);
+    expect(checkAllow(both, { email: 'user@sub.example.com', email_verified: true }).ok).toBe(true);
+    expect(checkAllow(both, { email: 'user@deep.sub.example.com', email_verified: true }).ok).toBe(false);
   });
 
   it('does not fold Unicode look-alikes into ASCII (U+212A KELVIN SIGN lower-cases to "k")', () => {
     const kelvin = allowOf({ email_domains: ['kelvin.example'] });
     expect('\u212A'.toLowerCase()).toBe('k');
-    expect(checkAllow(kelvin, { email: 'user@\u212Aelvin.example' }).ok).toBe(false);
-    expect(checkAllow(kelvin, { email: 'user@Kelvin.example' }).ok).toBe(true);
+    expect(checkAllow(kelvin, { email: 'user@\u212Aelvin.example', email_verified: true }).ok).toBe(false);
+    expect(checkAllow(kelvin, { email: 'user@Kelvin.example', email_verified: true }).ok).toBe(true);
   });
 
   it('fails on unverified addresses', () => {
@@ -192,11 +199,11 @@ describe('all given keys must hold', () => {
   const allow = allowOf({ email_domains: ['example.com'], groups: ['admins'], claims: { dept: 'eng' } });
 
   it('passes only when every key does', () => {
-    expect(checkAllow(allow, { email: 'a@example.com', groups: ['admins'], dept: 'eng' })).toEqual(ok);
+    expect(checkAllow(allow, { email: 'a@example.com', email_verified: true, groups: ['admins'], dept: 'eng' })).toEqual(ok);
   });
 
   it('lists every failing key, in a fixed order', () => {
-    expect(checkAllow(allow, { email: 'a@example.com', groups: ['users'], dept: 'eng' })).toEqual({
+    expect(checkAllow(allow, { email: 'a@example.com', email_verified: true, groups: ['users'], dept: 'eng' })).toEqual({
       ok: false,
       failed: ['groups'],
       missing: 'membership in admins',
