@@ -34,7 +34,8 @@ export async function forward(request: Request, upstream: URL | undefined, ctx: 
   if (request.method !== 'GET' && request.method !== 'HEAD') init.body = request.body;
   if (ctx.identityHeaders.length > 0 && !ctx.edgeCache) init.cache = 'no-store';
   try {
-    return withoutGatewaySetCookies(await fetch(target, init));
+    const response = withoutGatewaySetCookies(await fetch(target, init));
+    return isPreflight(request) ? preflightAnswer(response) : response;
   } catch (error) {
     const timeout = deadline.signal.aborted || (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError'));
     throw new GatewayError(
@@ -48,6 +49,25 @@ export async function forward(request: Request, upstream: URL | undefined, ctx: 
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A CORS preflight (Fetch standard, "CORS protocol"): OPTIONS with Origin and Access-Control-Request-Method. */
+function isPreflight(request: Request): boolean {
+  return request.method === 'OPTIONS' && request.headers.has('origin') && request.headers.has('access-control-request-method');
+}
+
+/**
+ * A browser reads only the status and the CORS headers of a preflight answer (Fetch standard,
+ * CORS-preflight fetch), so nothing else passes back: `cors_preflight = "pass"` lets anyone send a
+ * preflight without a session, and an upstream that answers OPTIONS like GET (the page) or with a
+ * Set-Cookie would otherwise hand that to whoever asked (test/attacks/read-through-cors-preflight).
+ * `Vary` stays, so caches keep answers for different origins apart.
+ */
+function preflightAnswer(upstream: Response): Response {
+  const headers = new Headers();
+  for (const [name, value] of upstream.headers) if (name.startsWith('access-control-') || name === 'vary') headers.append(name, value);
+  void upstream.body?.cancel().catch(() => undefined);
+  return new Response(null, { status: upstream.status, headers });
 }
 
 /** UPSTREAM_TIMEOUT's default, for callers without a configuration. */

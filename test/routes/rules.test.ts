@@ -2,6 +2,8 @@
 // rule, public / session / api, methods, host, per-rule upstream and CORS preflights, against the
 // local IdP and the echo upstream.
 import { describe, expect, inject, it } from 'vitest';
+import type { EchoBody } from '../setup/protocol';
+import type { Gateway } from '../support/gateway';
 import { API, NAVIGATE, echoOf, identityHeaders, refusal, sessionCookieOf, signedInAs, withRoutes } from './helpers';
 
 const idp = inject('idpIssuer');
@@ -213,12 +215,26 @@ describe('per-rule upstream', () => {
   });
 });
 
+/**
+ * What the upstream received for a passed preflight: the answer carries no body (test/attacks/
+ * read-through-cors-preflight), so the echo upstream keeps it under the request's `?remember=` id.
+ */
+async function preflightSeen(gw: Gateway, path: string, headers: Record<string, string>): Promise<EchoBody> {
+  const id = crypto.randomUUID();
+  const res = await gw.fetch(`${path}?remember=${id}`, { method: 'OPTIONS', headers });
+  expect(res.status, await res.clone().text()).toBe(200);
+  expect(await res.text()).toBe('');
+  const kept = await fetch(`${upstream}/remembered?id=${id}`);
+  expect(kept.status).toBe(200);
+  return (await kept.json()) as EchoBody;
+}
+
 describe('CORS preflight pass', () => {
   const PREFLIGHT = { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' };
 
   it('lets OPTIONS with Origin and Access-Control-Request-Method through without a session or identity', async () => {
     const gw = withRoutes(ROUTES);
-    const echo = await echoOf(await gw.fetch('/cors/orders', { method: 'OPTIONS', headers: { ...PREFLIGHT, ...SPOOFED } }));
+    const echo = await preflightSeen(gw, '/cors/orders', { ...PREFLIGHT, ...SPOOFED });
     expect(echo.method).toBe('OPTIONS');
     expect(echo.headers['origin']).toBe('https://app.example');
     expect(identityHeaders(echo)).toEqual({});
@@ -226,7 +242,7 @@ describe('CORS preflight pass', () => {
 
   it('forwards no identity on a preflight even with a session cookie, and drops that cookie', async () => {
     const gw = await signedInAs('alice', ROUTES);
-    const echo = await echoOf(await gw.fetch('/cors/orders', { method: 'OPTIONS', headers: PREFLIGHT }));
+    const echo = await preflightSeen(gw, '/cors/orders', PREFLIGHT);
     expect(identityHeaders(echo)).toEqual({});
     expect(echo.headers['cookie']).toBeUndefined();
   });

@@ -14,6 +14,10 @@
 //   /status/<n>        answers status <n> (JSON echo body unless the status forbids a body)
 //   /set-cookie        200 with two Set-Cookie headers (`a=1; Path=/`, `b=2; Path=/; HttpOnly`)
 //   /set-cookies?c=…   200 with one Set-Cookie header per `c` value, as given (any name, prefix, case)
+//   /cors/<n>          status <n> with CORS headers for the request's Origin (Access-Control-Allow-*,
+//                      Max-Age, Vary), a Set-Cookie, an X-Upstream-Private header and the JSON echo body
+//   any path ?remember=<id>   also keeps the echo; `GET /remembered?id=<id>` answers it (404 before), for
+//                      requests whose answer the gateway does not pass back whole (CORS preflights)
 //   /sse?n=3&ms=20     text/event-stream: n events, `ms` apart, then closes (streaming pass-through)
 //   /slow?ms=500       waits, then echoes (timeouts)
 //   /reset             drops the connection without an answer
@@ -59,6 +63,8 @@ function describe(req: IncomingMessage, body: string): EchoBody {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Echoes of requests sent with `?remember=<id>`, by id (oldest dropped past 200). */
+const remembered = new Map<string, EchoBody>();
 
 async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const body = await readBody(req);
@@ -70,6 +76,16 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     res.end(noBody ? undefined : text);
   };
   const p = echo.path;
+  if (p === '/remembered') {
+    const kept = remembered.get(String(echo.query.id));
+    res.writeHead(kept ? 200 : 404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(kept ?? { error: 'nothing remembered under that id' }));
+    return;
+  }
+  if (typeof echo.query.remember === 'string') {
+    remembered.set(echo.query.remember, echo);
+    if (remembered.size > 200) remembered.delete(remembered.keys().next().value!);
+  }
   if (p === '/ws-closed') {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ closed: wsClosed.get(String(echo.query.id)) ?? null }));
@@ -79,6 +95,19 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   const status = /^\/status\/(\d{3})$/.exec(p);
   if (status) return sendJson(Number(status[1]));
   if (p === '/set-cookie') return sendJson(200, { 'set-cookie': ['a=1; Path=/', 'b=2; Path=/; HttpOnly'] });
+  const cors = /^\/cors\/(\d{3})$/.exec(p);
+  if (cors) {
+    return sendJson(Number(cors[1]), {
+      'access-control-allow-origin': String(req.headers.origin ?? '*'),
+      'access-control-allow-methods': 'GET, POST, DELETE',
+      'access-control-allow-headers': 'content-type, x-requested-with',
+      'access-control-allow-credentials': 'true',
+      'access-control-max-age': '600',
+      vary: 'Origin',
+      'set-cookie': ['upstream-session=1; Path=/'],
+      'x-upstream-private': 'internal',
+    });
+  }
   if (p.endsWith('/set-cookies')) return sendJson(200, { 'set-cookie': ([] as string[]).concat(echo.query.c ?? []) });
   if (p === '/slow') {
     await sleep(Number(echo.query.ms ?? 500));
