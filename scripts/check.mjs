@@ -2,8 +2,8 @@
 // npm run check -- [--config wrangler.toml] [--env NAME] [SAMPLE…]
 //
 // Validates ROUTES from wrangler.toml with the worker's own parseRoutes (src/check/main.ts, bundled
-// here with esbuild, so there is no second implementation to drift), then prints which rule each
-// sample request matches and what it requires. SAMPLE: /admin/x · https://app.example.com/x ·
+// here with esbuild, so there is no second implementation to drift), warns about risky settings
+// (API_AUDIENCE = OIDC_CLIENT_ID), then prints which rule each sample request matches and what it requires. SAMPLE: /admin/x · https://app.example.com/x ·
 // "POST /api/x" (or POST /api/x as two arguments).
 // Exit codes: 0 rules valid, 1 rules invalid, 2 usage or file errors.
 import { readFileSync } from 'node:fs';
@@ -45,12 +45,12 @@ function parseArgs(argv) {
   return options;
 }
 
-/** ROUTES as the worker would get it: wrangler does not inherit [vars] into [env.X]. */
-function routesFrom(toml, envName) {
-  if (envName === undefined) return toml.vars?.ROUTES;
+/** [vars] as the worker would get them: wrangler does not inherit [vars] into [env.X]. */
+function varsFrom(toml, envName) {
+  if (envName === undefined) return toml.vars ?? {};
   const env = toml.env?.[envName];
   if (env === undefined) fail(`no [env.${envName}] in the config file`);
-  return env.vars?.ROUTES;
+  return env.vars ?? {};
 }
 
 async function loadCheck() {
@@ -81,12 +81,13 @@ try {
 } catch (error) {
   fail(`${options.config} is not valid TOML: ${error.message}`);
 }
-const routes = routesFrom(toml, options.env);
+const vars = varsFrom(toml, options.env);
 const { runCheck } = await loadCheck();
 const output = runCheck({
   source: options.env === undefined ? options.config : `${options.config} [env.${options.env}]`,
-  routes,
+  routes: vars.ROUTES,
   samples: options.samples,
+  settings: vars,
 });
 (output.exitCode === 0 ? console.log : console.error)(output.text);
 process.exitCode = output.exitCode;

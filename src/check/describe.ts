@@ -37,7 +37,7 @@ export function describeAllow(allow: Allow): string {
   const parts: string[] = [];
   if (allow.emails) parts.push(`email ${list(allow.emails)}`);
   if (allow.email_domains) parts.push(`email at ${list(allow.email_domains)}`);
-  if (allow.emails || allow.email_domains) parts[parts.length - 1] += ' (email_verified must not be false)';
+  if (allow.emails || allow.email_domains) parts[parts.length - 1] += ' (email_verified must be true)';
   if (allow.groups) parts.push(`group ${list(allow.groups)}`);
   if (allow.claims) {
     for (const name of Object.keys(allow.claims)) {

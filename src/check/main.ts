@@ -16,6 +16,8 @@ export interface CheckInput {
   routes: unknown;
   /** `/admin/x`, `https://host/path`, `POST /api/x`, `POST https://host/path`. */
   samples: string[];
+  /** The other `[vars]` of the same environment, for warnings about risky combinations. */
+  settings?: Record<string, unknown>;
 }
 
 export interface CheckOutput {
@@ -42,8 +44,23 @@ export function runCheck(input: CheckInput): CheckOutput {
   if (rules.some((rule) => rule.host !== undefined) && input.samples.some((sample) => !/https?:\/\//i.test(sample))) {
     lines.push('  (samples given as a bare path skip rules with a host: give https://host/path to test those)');
   }
+  for (const warning of settingWarnings(input.settings ?? {})) lines.push(`  warning: ${warning}`);
   for (const sample of input.samples) lines.push('', ...explainSample(rules, sample));
   return { exitCode: 0, text: lines.join('\n') };
+}
+
+/** Settings that are valid but probably not what the operator wants. */
+export function settingWarnings(settings: Record<string, unknown>): string[] {
+  const warnings: string[] = [];
+  const audience = typeof settings['API_AUDIENCE'] === 'string' ? settings['API_AUDIENCE'].trim() : undefined;
+  const clientId = typeof settings['OIDC_CLIENT_ID'] === 'string' ? settings['OIDC_CLIENT_ID'].trim() : undefined;
+  if (audience && audience === clientId) {
+    warnings.push(
+      'API_AUDIENCE equals OIDC_CLIENT_ID: api rules accept any access token issued for the gateway\'s own client. ' +
+        'ID tokens are refused, but give the API an audience of its own (a resource indicator, an Entra ID Application ID URI, a Keycloak audience mapper).',
+    );
+  }
+  return warnings;
 }
 
 export function explainSample(rules: readonly RouteRule[], sample: string): string[] {
