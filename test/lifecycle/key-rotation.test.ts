@@ -1,5 +1,6 @@
 // IdP signing keys rotate without errors (issue 4.7): a token under a new `kid` makes the gateway fetch
-// the issuer's JWKS once more (jose's remote key set, at most every 30 s), and then it verifies.
+// the issuer's JWKS once more (oidc/jwks.ts: at most every 30 s for tokens anyone can send, at once for
+// token-endpoint ID tokens — test/attacks/block-sign-ins-after-key-rotation), and then it verifies.
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { CLIENT_ID } from '../setup/constants';
 import { createTestIssuer, signInWithScript } from '../support/flows';
@@ -31,7 +32,7 @@ describe('IdP key rotation', () => {
 
     const kid = await rotate(issuer);
     expect(kid).toMatch(/^rs-rotated-/);
-    clock.set(Math.floor(Date.now() / 1000) + 31); // past jose's 30 s refetch cooldown
+    clock.set(Math.floor(Date.now() / 1000) + 31); // past the 30 s refetch cooldown (not needed for sign-ins)
 
     const second = gateway({ OIDC_ISSUER: issuer });
     const { callbackResponse } = await signInWithScript(second, { idToken: { sign: 'rotated' } });
