@@ -3,7 +3,7 @@ import { GatewayError } from '../http/errors';
 import { log } from '../http/log';
 import { utf8 } from '../crypto/encoding';
 import { isLoopbackHost } from './hosts';
-import { parseRoutes, type RouteRule } from '../policy/rules';
+import { parseRoutes, type PathCase, type RouteRule } from '../policy/rules';
 import type { ClaimHeader } from '../policy/identity';
 import { parseAssertionKeys } from '../assertion/keys';
 import { parseClaimHeaders } from './claim-headers';
@@ -45,6 +45,8 @@ export interface Config extends ProtocolSettings {
   idpTimeoutMs: number;
   /** Milliseconds to wait for the upstream's response headers; the body then streams for as long as it takes. */
   upstreamTimeoutMs: number;
+  /** PATH_CASE: whether the origin tells `/Admin` from `/admin` (rules may say otherwise with `path_case`). */
+  pathCase: PathCase;
   /** Seconds between checks that an open WebSocket's session still stands (src/lifecycle/watch.ts). */
   websocketCheckInterval: number;
   /** Effective dev relaxation: requested AND the issuer is on loopback. Requests must be too. */
@@ -221,6 +223,7 @@ export function parseConfig(env: Record<string, unknown>): { config: Config } | 
       clockSkew: s.CLOCK_SKEW,
       idpTimeoutMs: s.IDP_TIMEOUT * 1000,
       upstreamTimeoutMs: s.UPSTREAM_TIMEOUT * 1000,
+      pathCase: s.PATH_CASE,
       // With the coordinator a check is one small Durable Object call, matching its 1 s revocation
       // bound; KV-only it is a KV read, and KV itself takes up to ~60 s to show a logout elsewhere.
       websocketCheckInterval: s.WEBSOCKET_CHECK_INTERVAL ?? (coordinator ? 1 : 10),

@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { PATH_CASES } from '../policy/rules';
 
 /**
  * The raw settings as they arrive in `env`: TOML values may be numbers/booleans, `--var` and
@@ -106,6 +107,7 @@ export const settingsSchema = v.object({
   IDENTITY_HEADER_BUDGET: v.optional(intFromEnv(1024, 65_536), 8192),
   IDP_TIMEOUT: v.optional(intFromEnv(1, 60), 5),
   UPSTREAM_TIMEOUT: v.optional(intFromEnv(1, 600), 30),
+  PATH_CASE: v.optional(v.picklist(PATH_CASES, 'expected "sensitive" or "insensitive" (for origins that ignore letter case, such as IIS)'), 'sensitive'),
   // No default here: it follows from the mode (src/config/index.ts).
   WEBSOCKET_CHECK_INTERVAL: v.optional(intFromEnv(1, 300)),
   DEV_ALLOW_HTTP: v.optional(boolFromEnv, false),
@@ -134,4 +136,4 @@ export const KNOWN_KEYS = new Set([
 /** Contract keys that later versions implement: refused while set, never silently ignored. */
 export const NOT_YET_SUPPORTED = new Set<string>([]);
 
-export const OUR_PREFIXES = ['OIDC_', 'SESSION_', 'UPSTREAM_', 'ROUTE', 'USER_', 'REFRESH_', 'IDP_', 'API_', 'ASSERTION_', 'DEV_', 'CLOCK_', 'WEBSOCKET_', 'SSF_'];
+export const OUR_PREFIXES = ['OIDC_', 'SESSION_', 'UPSTREAM_', 'ROUTE', 'USER_', 'REFRESH_', 'IDP_', 'API_', 'ASSERTION_', 'DEV_', 'CLOCK_', 'PATH_', 'WEBSOCKET_', 'SSF_'];

@@ -9,7 +9,8 @@ import { normalizePath } from './normalize';
  *   `/assets/app.css` and `/assets/`, not `/assets/js/app.js`); several may share a segment (`*.min.*`).
  * - `**` is a whole segment and matches zero or more whole segments: `/api/**` matches `/api`,
  *   `/api/` and `/api/v1/users`; `/a/**\/b` matches `/a/b` and `/a/x/y/b`.
- * - Everything else matches exactly, case-sensitively (RFC 3986 6.2.2.1: paths are case-sensitive).
+ * - Everything else matches exactly, case-sensitively (RFC 3986 6.2.2.1: paths are case-sensitive),
+ *   unless the rule or site says its origin is not (`path_case = "insensitive"`, see `foldCase`).
  *
  * No regular expressions: the matcher walks the path by index, without allocating, in time bounded by
  * path length × pattern length. An attacker controls the path (up to 8 KiB), so a backtracking regex
@@ -37,6 +38,8 @@ export function compilePattern(raw: string): { path: string; matchPath: PathMatc
   // Refused before the URL parser sees the pattern, which would silently resolve them.
   if (DOT_SEGMENT.test(raw)) return { problem: 'must not contain "." or ".." segments: request paths never do once normalized' };
   if (raw.includes('\\')) return { problem: 'must not contain a backslash' };
+  // Requests are also judged with empty segments merged (readings.ts), which such a pattern never matches.
+  if (raw.includes('//')) return { problem: 'is not a path the gateway would accept (empty segment "//": requests are judged with empty segments merged too)' };
   const url = new URL('http://pattern.invalid/');
   url.pathname = raw;
   let path: string;
@@ -48,6 +51,25 @@ export function compilePattern(raw: string): { path: string; matchPath: PathMatc
   }
   const syntax = globSyntaxProblem(path);
   return syntax ? { problem: syntax } : { path, matchPath: compileGlob(path) };
+}
+
+/**
+ * The form in which paths and patterns are compared for a case-insensitive origin (IIS, Windows file
+ * systems): letters lower-cased, non-ASCII ones too (`%C3%89` É and `%C3%A9` é fold alike), so a
+ * rule for `/Admin/**` also takes `/ADMIN/x`. Applied to both sides, it only ever merges paths; the
+ * escapes it re-encodes (`%21` and `!` fold alike) are ones such an origin reads alike anyway.
+ */
+export function foldCase(path: string): string {
+  if (!path.includes('%')) return path.toLowerCase();
+  return path
+    .replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+      try {
+        return encodeURIComponent(decodeURIComponent(run).toLowerCase());
+      } catch {
+        return run;
+      }
+    })
+    .toLowerCase();
 }
 
 /**

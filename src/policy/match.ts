@@ -1,5 +1,5 @@
-import { patternCovers } from './glob';
-import type { RouteRule } from './rules';
+import { foldCase, patternCovers } from './glob';
+import type { PathCase, RouteRule } from './rules';
 
 /**
  * Which rule decides a request: the first whose host, methods and path all match (CONTRACT.md
@@ -11,8 +11,12 @@ export interface RouteRequest {
   /** The request's host; a port and a trailing dot are ignored. Pass `url.hostname` (already IDNA-mapped). */
   host: string;
   method: string;
-  /** Normalized by `normalizePath`: the same string the upstream receives. */
+  /** Normalized by `normalizePath`: the same string the upstream receives (or another reading of it, readings.ts). */
   path: string;
+  /** The site's `PATH_CASE`, for rules without their own `path_case` [sensitive]. */
+  pathCase?: PathCase;
+  /** Match every rule case-insensitively: the reading of a case-insensitive origin (readings.ts). */
+  foldAll?: boolean;
 }
 
 /** What applies when no rule matches: a signed-in session, on every path (secure by default). */
@@ -21,14 +25,18 @@ export const DEFAULT_RULE: RouteRule = Object.freeze({
   path: '/**',
   auth: 'session',
   matchPath: () => true,
+  matchFolded: () => true,
 });
 
 export function matchRoute(rules: readonly RouteRule[], req: RouteRequest): RouteRule | undefined {
   let host: string | undefined;
+  let folded: string | undefined;
+  const siteInsensitive = req.pathCase === 'insensitive';
   for (const rule of rules) {
     if (rule.host !== undefined && rule.host !== (host ??= bareHost(req.host))) continue;
     if (rule.methods !== undefined && !methodMatches(rule, req.method)) continue;
-    if (rule.matchPath(req.path)) return rule;
+    const insensitive = req.foldAll || (rule.path_case === undefined ? siteInsensitive : rule.path_case === 'insensitive');
+    if (insensitive ? rule.matchFolded((folded ??= foldCase(req.path))) : rule.matchPath(req.path)) return rule;
   }
   return undefined;
 }
@@ -51,6 +59,11 @@ export function alwaysWinsOver(earlier: RouteRule, later: RouteRule): boolean {
     if (later.cors_preflight) taken.push('OPTIONS');
     if (!taken.every((method) => methodMatches(earlier, method))) return false;
   }
+  // Case: an earlier case-insensitive rule covers a later one when it covers it folded; an earlier
+  // rule that may be case-sensitive cannot be shown to cover a later one that may match other cases
+  // (a rule without `path_case` follows PATH_CASE, which parsing the rules does not know).
+  if (earlier.path_case === 'insensitive') return patternCovers(foldCase(earlier.path), foldCase(later.path));
+  if (later.path_case === 'insensitive' || (earlier.path_case === 'sensitive' && later.path_case === undefined)) return false;
   return patternCovers(earlier.path, later.path);
 }
 

@@ -6,9 +6,10 @@ import { GatewayError } from '../http/errors';
  *
  * The URL parser has already resolved dot-segments (including `%2e` forms) and turned `\` into `/`.
  * On top of that: percent-encoded unreserved characters (RFC 3986 2.3) are decoded, remaining
- * escapes are upper-cased, and anything with more than one plausible reading is refused: encoded
- * `/` or `\`, NUL or other control characters, malformed escapes, invalid UTF-8, empty segments
- * (`//`), and dot-segments carrying path parameters (`..;`, `.;`).
+ * escapes are upper-cased, and what cannot be given one meaning at all is refused: encoded `/` or
+ * `\`, NUL or other control characters, malformed escapes, invalid UTF-8, and dot-segments carrying
+ * path parameters (`..;`, `.;`). Paths that origins may read in more than one way (`//`, `;params`,
+ * a second decoding, IIS's trailing dots…) are judged reading by reading in readings.ts.
  */
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 const MAX_PATH = 8192;
@@ -46,12 +47,9 @@ export function normalizePath(rawPath: string): string {
   // `;params` from each segment first and then resolve `..`, serving /admin/x. `;` as `%3B` too:
   // some containers decode before splitting off parameters.
   if (/(^|\/)\.\.?(;|%3B)/.test(out)) throw pathError('dot-segment with path parameters in path');
-  // An empty segment (`//admin/x`) matches no `/admin/**` rule, yet nginx (merge_slashes), Apache
-  // and many frameworks read it as /admin/x. Two readings: refused rather than guessed at.
-  if (out.includes('//')) throw pathError('empty segment (//) in path');
   return out;
 }
 
-function pathError(detail: string): GatewayError {
+export function pathError(detail: string): GatewayError {
   return new GatewayError('path_invalid', 'This address cannot be handled safely.', { detail });
 }

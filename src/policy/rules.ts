@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import { canonicalDomain, isClaimValue, parseEmail, type Allow, type ClaimValue } from './allow';
-import { compilePattern, type PathMatcher } from './glob';
+import { compileGlob, compilePattern, foldCase, type PathMatcher } from './glob';
 import { alwaysWinsOver } from './match';
 
 /**
@@ -13,6 +13,10 @@ import { alwaysWinsOver } from './match';
 
 export const AUTH_MODES = ['public', 'session', 'api'] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];
+
+/** `path_case` (rule key) and `PATH_CASE` (site-wide): does the origin tell `/Admin` from `/admin`? */
+export const PATH_CASES = ['sensitive', 'insensitive'] as const;
+export type PathCase = (typeof PATH_CASES)[number];
 
 export interface RouteRule {
   /** Position in ROUTES (for messages and logs); -1 for the built-in default. */
@@ -41,8 +45,12 @@ export interface RouteRule {
   readonly pass_id_token?: true;
   /** Signed-in requests may use Cloudflare's cache like anonymous ones (proxy/forward.ts bypasses it otherwise). */
   readonly edge_cache?: 'allow';
+  /** How this rule's origin reads letter case; unset = the site's `PATH_CASE`. */
+  readonly path_case?: PathCase;
   /** `path`, compiled once: true when a normalized request path matches. */
   readonly matchPath: PathMatcher;
+  /** `path` folded (glob.ts `foldCase`), compiled once: true when a folded request path matches. */
+  readonly matchFolded: PathMatcher;
 }
 
 export interface RouteProblem {
@@ -51,7 +59,7 @@ export interface RouteProblem {
   message: string;
 }
 
-const RULE_KEYS = ['path', 'host', 'methods', 'auth', 'upstream', 'allow', 'acr_values', 'max_age', 'scopes', 'cors_preflight', 'pass_access_token', 'pass_id_token', 'edge_cache'];
+const RULE_KEYS = ['path', 'host', 'methods', 'auth', 'upstream', 'allow', 'acr_values', 'max_age', 'scopes', 'cors_preflight', 'pass_access_token', 'pass_id_token', 'edge_cache', 'path_case'];
 const ALLOW_KEYS = ['emails', 'email_domains', 'groups', 'claims'];
 
 export function parseRoutes(raw: unknown): { rules: RouteRule[] } | { problems: RouteProblem[] } {
@@ -257,6 +265,7 @@ const ruleSchema = v.pipe(
       cors_preflight: v.optional(v.literal('pass', 'the only accepted value is "pass"')),
       pass_access_token: v.optional(v.picklist(['bearer', 'header'], 'expected "bearer" (Authorization: Bearer) or "header" (X-Forwarded-Access-Token)')),
       pass_id_token: v.optional(v.literal(true, 'expected true (or leave it out)')),
+      path_case: v.optional(v.picklist(PATH_CASES, 'expected "sensitive" or "insensitive" (for origins that ignore letter case, such as IIS)')),
       edge_cache: v.optional(v.literal('allow', 'the only accepted value is "allow"')),
     },
     'expected a table with at least path and auth',
@@ -281,7 +290,7 @@ function buildRule(index: number, input: RuleInput, problems: RouteProblem[]): R
   if (problems.length > before) return undefined;
 
   const { path, matchPath } = input.path;
-  const rule: { -readonly [K in keyof RouteRule]: RouteRule[K] } = { index, path, auth: input.auth, matchPath };
+  const rule: { -readonly [K in keyof RouteRule]: RouteRule[K] } = { index, path, auth: input.auth, matchPath, matchFolded: compileGlob(foldCase(path)) };
   if (input.host !== undefined) rule.host = input.host;
   if (input.methods) rule.methods = Object.freeze(input.methods);
   if (input.upstream) rule.upstream = input.upstream;
@@ -292,6 +301,7 @@ function buildRule(index: number, input: RuleInput, problems: RouteProblem[]): R
   if (input.cors_preflight) rule.cors_preflight = input.cors_preflight;
   if (input.pass_access_token) rule.pass_access_token = input.pass_access_token;
   if (input.pass_id_token) rule.pass_id_token = input.pass_id_token;
+  if (input.path_case) rule.path_case = input.path_case;
   if (input.edge_cache) rule.edge_cache = input.edge_cache;
   return Object.freeze(rule);
 }
@@ -345,6 +355,7 @@ function identity(rule: RouteRule): string {
     rule.cors_preflight ?? null,
     rule.pass_access_token ?? null,
     rule.pass_id_token ?? null,
+    rule.path_case ?? null,
     rule.edge_cache ?? null,
   ]);
 }

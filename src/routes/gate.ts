@@ -1,9 +1,8 @@
 import { GatewayError } from '../http/errors';
 import { wantsJson } from '../http/client';
 import { log } from '../http/log';
-import { normalizePath } from '../policy/normalize';
+import { judgeRequest } from '../policy/readings';
 import { decide, type Principal, type StepUp } from '../policy/decide';
-import { routeFor } from '../policy/match';
 import type { RouteRule } from '../policy/rules';
 import { bearerToken, invalidToken, verifyBearer } from '../oidc/access-token';
 import { forward } from '../proxy/forward';
@@ -21,14 +20,14 @@ import { forwardedIdentity } from './identity-headers';
  * (policy/decide.ts), then forward or refuse. No matching rule = a signed-in session is required.
  */
 export async function handleProtected(ctx: RequestContext): Promise<Response> {
-  const path = normalizePath(ctx.url.pathname);
-  const rule = routeFor(ctx.config.routes, { host: ctx.url.hostname, method: ctx.request.method, path });
-  if (path.includes(';') && routeFor(ctx.config.routes, { host: ctx.url.hostname, method: ctx.request.method, path: withoutPathParameters(path) }) !== rule) {
-    // Java servers (Tomcat, Jetty) drop `;params` from segments, so `/admin;x/y` is their `/admin/y`;
-    // other servers take the `;` literally. Where the two readings fall under different rules the
-    // path is ambiguous and refused; `;jsessionid=…` links whose readings agree keep working.
-    throw new GatewayError('path_invalid', 'This address cannot be handled safely.', { detail: 'path parameters change which rule applies' });
-  }
+  // Every reading an origin may give the request (`//`, `;params`, a second decoding, IIS's trailing
+  // dots and letter case, method overrides) must fall under one rule; the path is then forwarded as
+  // normalized, unchanged otherwise (policy/readings.ts). Readings that disagree: 400 path_invalid.
+  const { path, rule } = judgeRequest(
+    ctx.config.routes,
+    { host: ctx.url.hostname, method: ctx.request.method, rawPath: ctx.url.pathname, search: ctx.url.search, headers: ctx.request.headers },
+    ctx.config.pathCase,
+  );
   try {
     return await gate(ctx, path, rule);
   } catch (error) {
@@ -126,13 +125,12 @@ function anonymous(error: unknown): null {
   return null;
 }
 
-function withoutPathParameters(path: string): string {
-  return path.replace(/;[^/]*/g, '');
-}
-
 function returnPath(ctx: RequestContext, path: string): string {
-  const full = path + ctx.url.search;
-  return full.length <= 2048 ? full : path;
+  // Leading empty segments are forwarded as sent (`//evil.example/x`), but as a redirect target after
+  // sign-in they would name another host (RFC 3986 4.2): return to the merged path instead.
+  const local = path.replace(/^\/{2,}/, '/');
+  const full = local + ctx.url.search;
+  return full.length <= 2048 ? full : local;
 }
 
 /** A cookie that opened no session is cleared on the way to sign-in, so it is not sent again. */

@@ -110,8 +110,15 @@ describe('encodings and traversal: rules see what the upstream will receive', ()
     expect(matches(pattern, path)).toBe(expected);
   });
 
-  it.each(['/admin%2fsecret', '/admin%5csecret', '/a%00b', '/a%zz', '/a%c3', '/%2e%2e%2fadmin', '//admin', '/a//b', '/x/..;/admin', '/x/.;/admin', '/x/%2e%2e;/admin', '/x/..%3b/admin'])('%s cannot be normalized (400, never matched)', (path) => {
+  it.each(['/admin%2fsecret', '/admin%5csecret', '/a%00b', '/a%zz', '/a%c3', '/%2e%2e%2fadmin', '/x/..;/admin', '/x/.;/admin', '/x/%2e%2e;/admin', '/x/..%3b/admin'])('%s cannot be normalized (400, never matched)', (path) => {
     expect(() => requestPath(path)).toThrow(expect.objectContaining({ code: 'path_invalid', status: 400 }));
+  });
+
+  it('empty segments are kept as sent (readings.ts judges them merged too)', () => {
+    expect(requestPath('//admin')).toBe('//admin');
+    expect(requestPath('/a//b/')).toBe('/a//b/');
+    expect(matches('/a/**', '/a//b')).toBe(true);
+    expect(matches('/a/**', '//a/b')).toBe(false);
   });
 
   it('query strings and fragments are never part of the path', () => {
@@ -210,6 +217,44 @@ describe('methods', () => {
     for (const m of ['GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS', 'PROPFIND']) {
       expect(matchRoute(rules, { host: 'h', method: m, path: '/x' })?.index).toBe(0);
     }
+  });
+});
+
+describe('letter case', () => {
+  const rules = rulesOf([
+    { path: '/Docs/**', auth: 'public', path_case: 'sensitive' },
+    { path: '/Legacy/**', auth: 'public', path_case: 'insensitive' },
+    { path: '/Admin/**', auth: 'session' },
+  ]);
+  const at = (path: string, options: { pathCase?: 'sensitive' | 'insensitive'; foldAll?: boolean } = {}) =>
+    matchRoute(rules, { host: 'h', method: 'GET', path, ...options })?.index;
+
+  it('rules follow PATH_CASE unless they say otherwise', () => {
+    expect(at('/admin/x')).toBeUndefined();
+    expect(at('/admin/x', { pathCase: 'insensitive' })).toBe(2);
+    expect(at('/ADMIN/x', { pathCase: 'insensitive' })).toBe(2);
+    expect(at('/LEGACY/x')).toBe(1);
+    expect(at('/docs/x', { pathCase: 'insensitive' })).toBeUndefined();
+    expect(at('/Docs/x', { pathCase: 'insensitive' })).toBe(0);
+  });
+
+  it('foldAll matches every rule case-insensitively (the reading of a case-insensitive origin)', () => {
+    expect(at('/docs/x', { foldAll: true })).toBe(0);
+    expect(at('/aDMIN/x', { foldAll: true })).toBe(2);
+  });
+
+  it('non-ASCII letters fold too; escapes of other characters are not letters', () => {
+    const [cafe] = rulesOf([{ path: '/Café/**', auth: 'public', path_case: 'insensitive' }]);
+    expect(matchRoute([cafe!], { host: 'h', method: 'GET', path: '/CAF%C3%89/x' })).toBe(cafe);
+    expect(matchRoute([cafe!], { host: 'h', method: 'GET', path: '/CAFE%CC%81/x' })).toBeUndefined();
+  });
+
+  it('an earlier rule that may be case-sensitive never hides a later case-insensitive one', () => {
+    expect('rules' in parseRoutes([{ path: '/a/**', auth: 'public' }, { path: '/a/b', auth: 'session', path_case: 'insensitive' }])).toBe(true);
+    expect('rules' in parseRoutes([{ path: '/a/**', auth: 'public', path_case: 'sensitive' }, { path: '/a/b', auth: 'session' }])).toBe(true);
+    expect(parseRoutes([{ path: '/A/**', auth: 'public', path_case: 'insensitive' }, { path: '/a/B', auth: 'session' }])).toEqual({
+      problems: [expect.objectContaining({ key: 'ROUTES[1]', message: expect.stringMatching(/can never match: ROUTES\[0\]/) })],
+    });
   });
 });
 

@@ -33,7 +33,7 @@ describe('the ROUTES value', () => {
   it('accepts a TOML array of tables and the same as a JSON string', () => {
     const fromToml = rulesOf([{ path: '/a/*', auth: 'public' }]);
     const fromJson = rulesOf('[{"path":"/a/*","auth":"public"}]');
-    expect(fromJson.map(({ matchPath, ...rest }) => rest)).toEqual(fromToml.map(({ matchPath, ...rest }) => rest));
+    expect(fromJson.map(({ matchPath, matchFolded, ...rest }) => rest)).toEqual(fromToml.map(({ matchPath, matchFolded, ...rest }) => rest));
   });
 
   it.each([
@@ -78,6 +78,9 @@ describe('rule keys: each mistake names index and key', () => {
     ['encoded NUL', { ...base, path: '/a%00' }, 'ROUTES[1].path', /control character/],
     ['invalid UTF-8', { ...base, path: '/a%C3' }, 'ROUTES[1].path', /invalid UTF-8/],
     ['backslash', { ...base, path: '/a\\b' }, 'ROUTES[1].path', /backslash/],
+    ['empty segment', { ...base, path: '/a//b' }, 'ROUTES[1].path', /empty segment "\/\/": requests are judged with empty segments merged too/],
+    ['path_case not a case', { ...base, path_case: 'ignore' }, 'ROUTES[1].path_case', /"sensitive" or "insensitive"/],
+    ['path_case as a boolean', { ...base, path_case: false }, 'ROUTES[1].path_case', /"sensitive" or "insensitive"/],
     ['wildcard host', { ...base, host: '*.example.com' }, 'ROUTES[1].host', /wildcard hosts are not supported/],
     ['host with port', { ...base, host: 'example.com:8443' }, 'ROUTES[1].host', /must not include a port/],
     ['host with default port', { ...base, host: 'example.com:443' }, 'ROUTES[1].host', /must not include a port/],
@@ -213,6 +216,17 @@ describe('parsed rules', () => {
     expect(admin!.matchPath('/admin/x')).toBe(true);
     expect(Object.isFrozen(admin)).toBe(true);
     expect(Object.isFrozen(admin!.allow)).toBe(true);
+  });
+
+  it('path_case is kept, and every rule carries a case-folded matcher', () => {
+    const [legacy, plain] = rulesOf([
+      { path: '/Legacy/Café/**', auth: 'public', path_case: 'insensitive' },
+      { path: '/x', auth: 'public' },
+    ]);
+    expect(legacy!.path_case).toBe('insensitive');
+    expect(plain!.path_case).toBeUndefined();
+    expect(legacy!.matchPath('/legacy/caf%C3%A9/x')).toBe(false);
+    expect(legacy!.matchFolded('/legacy/caf%c3%a9/x')).toBe(true);
   });
 
   it('stores patterns percent-encoded the way request paths arrive', () => {

@@ -1,7 +1,7 @@
 // Matching on what is forwarded: traversal and encoding tricks against a public /assets/** and an
 // admins-only /admin/**, end to end. Bob (staff) must never get a path under /admin to the upstream;
 // alice (admins) must. Rules see exactly the path the upstream receives, never the query, a
-// client-sent URL header or the User-Agent; a path with two plausible readings is a 400.
+// client-sent URL header or the User-Agent; a path whose plausible readings fall under different rules is a 400.
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../support/gateway';
 import { API, NAVIGATE, echoOf, identityHeaders, refusal, signedInAs, withRoutes } from './helpers';
@@ -57,8 +57,9 @@ const CASES: [request: string, outcome: Outcome, why: string][] = [
   ['/assets/%C0%AE%C0%AE/admin/x', invalid, 'overlong UTF-8 for ".." (invalid UTF-8)'],
   ['/assets/%c0%2e%c0%2e/admin', invalid, 'half-overlong dots'],
   ['/assets/%zz/admin', invalid, 'a malformed escape'],
-  ['//admin/x', invalid, 'an empty segment: nginx (merge_slashes) and others would serve /admin/x'],
-  ['/assets//admin/x', invalid, 'an empty segment in the middle'],
+  ['//admin/x', invalid, 'an empty segment: nginx (merge_slashes) and others would serve /admin/x, which no rule covers as sent'],
+  ['/assets//admin/x', pub('/assets//admin/x'), 'an empty segment in the middle: both readings are public, forwarded as sent'],
+  ['/admin//x', admin('/admin//x'), 'both readings are the admin area'],
   ['/assets/..;/admin/x', invalid, 'Tomcat/Jetty strip ";…" and then resolve "..": /admin/x'],
   ['/assets/.;/admin/x', invalid, 'the same with "."'],
   ['/assets/..;jsessionid=1/admin/x', invalid, 'with a parameter value'],
@@ -68,8 +69,12 @@ const CASES: [request: string, outcome: Outcome, why: string][] = [
   ['/assets/x?path=/admin/x&../../admin', pub('/assets/x'), 'however path-like'],
   ['/assets/x#/../../admin/x', pub('/assets/x'), 'nor the fragment (not even sent on)'],
   ['/admin/x?/assets/y', admin(), 'a public-looking query does not open a protected path'],
-  ['/assets/%252e%252e/admin/x', pub('/assets/%252e%252e/admin/x'), '"%25" stays encoded: the upstream receives this literal path'],
-  ['/%2561dmin/x', other('/%2561dmin/x'), 'a double-encoded "a" is not "a" (only an origin that decodes twice would think so)'],
+  ['/assets/%252e%252e/admin/x', invalid, 'an origin that decodes twice reads /admin/x'],
+  ['/assets/%252e%252e/x', invalid, 'decoded twice: /x, outside /assets'],
+  ['/assets/100%25', pub('/assets/100%25'), 'a literal percent sign: every reading is public'],
+  ['/%2561dmin/x', invalid, 'a double-encoded "a" is "a" to an origin that decodes twice'],
+  ['/admin%3Bx/secret', invalid, 'servlet origins that decode first read /admin;x/secret, i.e. /admin/secret'],
+  ['/admin./x', invalid, 'IIS reads /admin/x'],
   ['/ADMIN/x', other('/ADMIN/x'), 'paths are case-sensitive (RFC 3986 6.2.2.1): /ADMIN is another path, forwarded as is'],
   ['/Admin/x', other('/Admin/x'), 'likewise'],
   ['/admin;x/y', invalid, 'servlet origins read /admin/y, others a segment "admin;x": the readings fall under different rules'],
