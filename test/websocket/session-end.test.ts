@@ -8,7 +8,7 @@ import { signInWithScript } from '../support/flows';
 import { gateway, type Gateway } from '../support/gateway';
 import { API, clock, handleOf, idp, kv, lifecycleGateway, revokeAtIdp, signInWithIdpJar, signOutAtTheIdp, storedSession, stillSignedIn } from '../support/lifecycle';
 import { KvSessionStore } from '../../src/session/store';
-import { expectEcho, expectEndedWithin, openSocket } from './helpers';
+import { expectEcho, expectEndedWithin, openSocket, upstreamClosedWithin } from './helpers';
 
 beforeEach(() => idp.reset());
 afterEach(() => clock.real());
@@ -21,13 +21,15 @@ function logout(gw: Gateway): Promise<Response> {
 }
 
 describe('a WebSocket ends with its session', () => {
-  it('logout from the same browser closes it with 1008 (coordinator)', async () => {
+  it('logout from the same browser closes it with 1008 (coordinator), on both sides', async () => {
     const gw = lifecycleGateway();
     await signInWithIdpJar(gw);
-    const socket = await openSocket(gw);
+    const id = crypto.randomUUID();
+    const socket = await openSocket(gw, `/ws?id=${id}`);
     await expectEcho(socket);
     await (await logout(gw)).arrayBuffer();
     await expectEndedWithin(socket, COORDINATED_BOUND_MS);
+    expect(await upstreamClosedWithin(id, 1000)).toEqual({ code: 1008, reason: 'session ended' });
   });
 
   it('logout closes it in KV-only mode within the check interval', async () => {
