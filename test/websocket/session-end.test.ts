@@ -1,5 +1,5 @@
 // An open WebSocket ends with its session (src/lifecycle/watch.ts): closed with 1008 within the
-// propagation bound after logout, logout from the IdP (back- and front-channel), a refresh the IdP
+// propagation bound after logout, logout from the IdP (back- and front-channel), a CAEP event, a refresh the IdP
 // refuses, or the session's lifetime — with the coordinator (default check every second) and KV-only.
 // Real time: the watcher runs on timers, which a fake clock does not drive.
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
@@ -8,6 +8,7 @@ import { signInWithScript } from '../support/flows';
 import { gateway, type Gateway } from '../support/gateway';
 import { API, clock, handleOf, idp, kv, lifecycleGateway, revokeAtIdp, signInWithIdpJar, signOutAtTheIdp, storedSession, stillSignedIn } from '../support/lifecycle';
 import { KvSessionStore } from '../../src/session/store';
+import { deliver, issSub, SESSION_REVOKED, setClaims, signSet, ssfGateway } from '../support/ssf';
 import { expectEcho, expectEndedWithin, openSocket, upstreamClosedWithin } from './helpers';
 
 beforeEach(() => idp.reset());
@@ -79,6 +80,16 @@ describe('a WebSocket ends with its session', () => {
     await expectEcho(socket);
     const res = await gw.fetch(`/_auth/frontchannel-logout?${new URLSearchParams({ iss: issuer, sid })}`, { headers: { accept: 'text/html' }, cookies: false });
     expect(res.status).toBe(200);
+    await expectEndedWithin(socket, COORDINATED_BOUND_MS);
+  });
+
+  it('a CAEP session-revoked event (POST /_auth/ssf) closes it', async () => {
+    const gw = ssfGateway();
+    await signInWithIdpJar(gw, 'alice');
+    const socket = await openSocket(gw);
+    await expectEcho(socket);
+    const res = await deliver(gw, await signSet(setClaims(SESSION_REVOKED, issSub('alice'))));
+    expect(res.status).toBe(202);
     await expectEndedWithin(socket, COORDINATED_BOUND_MS);
   });
 
