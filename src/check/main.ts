@@ -1,7 +1,6 @@
 import { isGatewayError } from '../http/errors';
-import { DEFAULT_RULE, matchRoute } from '../policy/match';
-import { normalizePath } from '../policy/normalize';
-import { parseRoutes, type RouteRule } from '../policy/rules';
+import { judgeRequest } from '../policy/readings';
+import { parseRoutes, type PathCase, type RouteRule } from '../policy/rules';
 import { ruleHeading, ruleRequirements } from './describe';
 
 /**
@@ -45,7 +44,8 @@ export function runCheck(input: CheckInput): CheckOutput {
     lines.push('  (samples given as a bare path skip rules with a host: give https://host/path to test those)');
   }
   for (const warning of settingWarnings(input.settings ?? {})) lines.push(`  warning: ${warning}`);
-  for (const sample of input.samples) lines.push('', ...explainSample(rules, sample));
+  const pathCase = input.settings?.['PATH_CASE'] === 'insensitive' ? 'insensitive' : 'sensitive';
+  for (const sample of input.samples) lines.push('', ...explainSample(rules, sample, pathCase));
   return { exitCode: 0, text: lines.join('\n') };
 }
 
@@ -63,7 +63,7 @@ export function settingWarnings(settings: Record<string, unknown>): string[] {
   return warnings;
 }
 
-export function explainSample(rules: readonly RouteRule[], sample: string): string[] {
+export function explainSample(rules: readonly RouteRule[], sample: string, pathCase: PathCase = 'sensitive'): string[] {
   const request = parseSample(sample);
   if (typeof request === 'string') return [`${sample}`, `  ✗ ${request}`];
   const shown = `${request.method} ${request.host ? `https://${request.host}` : ''}${request.rawPath}`;
@@ -71,16 +71,17 @@ export function explainSample(rules: readonly RouteRule[], sample: string): stri
   const gateway = [shown, '  → gateway endpoint (/_auth/…): answered by the gateway, not subject to ROUTES'];
   if (isGatewayPath(request.urlPath)) return gateway;
   let path: string;
+  let rule: RouteRule;
   try {
-    path = normalizePath(request.urlPath);
+    // The worker's own judgement: every reading of the request must fall under one rule (policy/readings.ts).
+    ({ path, rule } = judgeRequest(rules, { host: request.host ?? '', method: request.method, rawPath: request.urlPath }, pathCase));
   } catch (error) {
     if (!isGatewayError(error)) throw error;
-    return [shown, `  → 400 Bad request: ${error.detail ?? error.message} (never matched against rules)`];
+    return [shown, `  → 400 Bad request: ${error.detail ?? error.message}`];
   }
   if (isGatewayPath(path)) return gateway;
 
   const lines = [path === request.rawPath ? shown : `${shown}  (normalized: ${path})`];
-  const rule = matchRoute(rules, { host: request.host ?? '', method: request.method, path }) ?? DEFAULT_RULE;
   lines.push(`  → ${ruleHeading(rule)}`);
   for (const line of ruleRequirements(rule)) lines.push(`    ${line}`);
   return lines;
