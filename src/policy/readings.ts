@@ -45,6 +45,12 @@ export interface Readings {
 const OVERRIDE_HEADERS = new Set(['x-http-method-override', 'x-http-method', 'x-method-override']);
 /** Beyond this many overridden methods a request is refused: each multiplies the readings judged. */
 const MAX_OVERRIDES = 4;
+/**
+ * Beyond this many path readings a request is refused. A legacy link has a few (`//` and `;jsessionid`
+ * and a trailing dot: 8); an attacker combining every trick on an 8 KiB path could otherwise make each
+ * request cost hundreds of rule walks.
+ */
+const MAX_PATH_READINGS = 16;
 
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 
@@ -101,6 +107,7 @@ export function readingsOf(request: RequestLine): Readings {
         if (!paths.some((reading) => reading.path === next)) paths.push({ path: next, how: from.how === 'as sent' ? step.how : `${from.how}, ${step.how}` });
       }
     }
+    if (paths.length > MAX_PATH_READINGS) throw pathError('too many ways to read this path');
   }
   return { path, paths, methods: methodsOf(request) };
 }

@@ -60,6 +60,13 @@ describe('readingsOf: the paths an origin may read', () => {
     }
   });
 
+  it('a path with more readings than any legacy link has is refused (bounded work per request)', () => {
+    const hostile = '/a%252e%3Bb;c./d%2520//e::$DATA/%2525x;y%3Bz./%252e%252e//f.%20';
+    expect(() => readingsOf(line(hostile))).toThrow(expect.objectContaining({ code: 'path_invalid', detail: 'too many ways to read this path' }));
+    // Three tricks at once is still fine.
+    expect(paths('//public/a.css;jsessionid=1.').length).toBeLessThanOrEqual(8);
+  });
+
   it('keeps the existing refusals: encoded / and \\, "..;", control characters', () => {
     for (const request of ['/a%2Fb', '/a%5cb', '/x/..;/admin', '/a%00']) {
       expect(() => readingsOf(line(request)), request).toThrow(expect.objectContaining({ code: 'path_invalid' }));
