@@ -41,8 +41,12 @@ export interface Readings {
   methods: string[];
 }
 
-/** Method override headers, compared in lower case with `_` as `-` (CGI maps both to one name). */
-const OVERRIDE_HEADERS = new Set(['x-http-method-override', 'x-http-method', 'x-method-override']);
+/**
+ * Method override headers. Read with `Headers.get` (any letter case); spellings with `_` for `-`, which
+ * CGI-style origins read as the same header, are removed before forwarding (proxy/headers.ts), so these
+ * three reads see every override that reaches the origin without walking all headers on every request.
+ */
+export const METHOD_OVERRIDE_HEADERS: ReadonlySet<string> = new Set(['x-http-method-override', 'x-http-method', 'x-method-override']);
 /** Beyond this many overridden methods a request is refused: each multiplies the readings judged. */
 const MAX_OVERRIDES = 4;
 /**
@@ -171,7 +175,10 @@ function methodsOf(request: RequestLine): string[] {
     }
   };
   if (request.headers) {
-    for (const [name, value] of request.headers) if (OVERRIDE_HEADERS.has(name.toLowerCase().replace(/_/g, '-'))) add(value);
+    for (const name of METHOD_OVERRIDE_HEADERS) {
+      const value = request.headers.get(name);
+      if (value !== null) add(value);
+    }
   }
   if (request.search && /_method|%5Fmethod/i.test(request.search)) {
     for (const value of new URLSearchParams(request.search).getAll('_method')) add(value);

@@ -1,5 +1,6 @@
 import { log } from '../http/log';
 import { isGatewayCookie } from '../session/cookie-names';
+import { METHOD_OVERRIDE_HEADERS } from '../policy/readings';
 
 /**
  * Identity headers a legacy app may trust, in any case and with `_` for `-` (some servers, e.g. via
@@ -123,7 +124,10 @@ export function upstreamHeaders(incoming: Headers, ctx: ForwardContext): Headers
       URL_OVERRIDE.has(n) ||
       HOP_BY_HOP.has(n) ||
       connectionListed.has(n) ||
-      (n === 'authorization' && ctx.dropAuthorization)
+      (n === 'authorization' && ctx.dropAuthorization) ||
+      // A method override spelt with `_` reaches CGI-style origins as the real thing, but the rules
+      // judged only the `-` spelling (policy/readings.ts): not passed on.
+      (name.includes('_') && METHOD_OVERRIDE_HEADERS.has(n))
     ) {
       headers.delete(name);
     }
