@@ -142,9 +142,11 @@ export function ruleOfAllReadings(
         // A case-folded reading counts only where some origin involved ignores case.
         const counts = !foldAll || pathCase === 'insensitive' || insensitive(rule) || insensitive(under);
         if (!counts) continue;
-        const how = describe(reading, other !== method ? other : undefined, foldAll);
-        if (isGatewayPath(foldAll ? foldCase(reading.path) : reading.path) !== gatewayPath) return { conflict: `${how} is a gateway endpoint` };
-        if (under !== rule) return { conflict: `${how} falls under ${ruleName(under)}, as sent under ${ruleName(rule)}` };
+        const how = () => describe(reading, other !== method ? other : undefined, foldAll);
+        if (isGatewayPath(foldAll ? foldCase(reading.path) : reading.path) !== gatewayPath) {
+          return { conflict: `${how()} ${gatewayPath ? 'is not' : 'is'} a gateway endpoint, as sent ${gatewayPath ? 'it is' : 'not'}` };
+        }
+        if (under !== rule) return { conflict: `${how()} falls under ${ruleName(under)}, as sent under ${ruleName(rule)}` };
       }
     }
   }
