@@ -8,7 +8,6 @@ import type { ClaimHeader } from '../policy/identity';
 import { parseAssertionKeys } from '../assertion/keys';
 import { parseClaimHeaders } from './claim-headers';
 import type { JWK } from 'jose';
-import type { SessionCoordinator } from '../coordinator/object';
 import { parseAuthParams } from '../oidc/auth-params';
 import { protocolSettings, type ProtocolSettings } from '../oidc/flow';
 import {
@@ -72,7 +71,7 @@ export interface Config extends ProtocolSettings {
   identityHeaderBudget: number;
   sessions: KVNamespace;
   /** The COORDINATOR Durable Object namespace; absent = KV-only (README "One refresh per session across the edge"). */
-  coordinator: DurableObjectNamespace<SessionCoordinator> | undefined;
+  coordinator: DurableObjectNamespace | undefined;
   /** The Shared Signals receiver (POST /_auth/ssf); undefined = off (SSF_ISSUER unset). */
   ssf: SsfSettings | undefined;
 }
@@ -94,6 +93,17 @@ export interface ConfigProblem {
 
 /** Parsed once per env object: the env of a deployed Worker is stable for the isolate's life. */
 const cache = new WeakMap<object, Config | GatewayError>();
+/** The settings (not the bindings) each configuration was parsed from: see `settingsOf`. */
+const sources = new WeakMap<Config, Record<string, unknown>>();
+
+/**
+ * The plain settings (vars and secrets, no bindings) a configuration was parsed from, for the
+ * COORDINATOR's objects: they redeem refresh tokens with exactly the caller's configuration, and
+ * combine it with their own bindings (parseConfig again). Travels only over Durable Object RPC.
+ */
+export function settingsOf(config: Config): Record<string, unknown> {
+  return sources.get(config) ?? {};
+}
 
 export function loadConfig(env: Record<string, unknown>): Config {
   let entry = cache.get(env);
@@ -104,11 +114,23 @@ export function loadConfig(env: Record<string, unknown>): Config {
       log('error', 'config_invalid', { problems: result.problems });
     } else {
       entry = result.config;
+      sources.set(entry, plainSettings(env));
     }
     cache.set(env, entry);
   }
   if (entry instanceof GatewayError) throw entry;
   return entry;
+}
+
+/** Strings and plain data only: bindings (KV, Durable Objects) are objects with methods. */
+function plainSettings(env: Record<string, unknown>): Record<string, unknown> {
+  const settings: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (key === 'SESSIONS' || key === 'COORDINATOR') continue;
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' || Array.isArray(value)) settings[key] = value;
+    else if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) settings[key] = value;
+  }
+  return settings;
 }
 
 function configError(problems: ConfigProblem[]): GatewayError {
@@ -157,7 +179,7 @@ export function parseConfig(env: Record<string, unknown>): { config: Config } | 
     problems.push({ key: 'SESSIONS', message: 'must be a KV namespace binding ([[kv_namespaces]] binding = "SESSIONS")' });
   }
 
-  const coordinator = env['COORDINATOR'] as DurableObjectNamespace<SessionCoordinator> | undefined;
+  const coordinator = env['COORDINATOR'] as DurableObjectNamespace | undefined;
   if (coordinator !== undefined && (typeof coordinator?.idFromName !== 'function' || typeof coordinator.get !== 'function')) {
     problems.push({ key: 'COORDINATOR', message: 'must be a Durable Object namespace binding ([[durable_objects.bindings]] name = "COORDINATOR", class_name = "SessionCoordinator"), or absent for KV-only' });
   }

@@ -1,6 +1,6 @@
 import { toBase64Url, utf8 } from '../crypto/encoding';
 import type { CoordinatorObject as SessionCoordinator } from './object';
-import type { CheckAnswer, EndAsk, IndexEntryAsk, RefreshAnswer, RefreshAsk, SaveAnswer, SaveAsk } from './protocol';
+import { onTheWire, type CheckAnswer, type EndAsk, type IndexEntryAsk, type RefreshAnswer, type RefreshAsk, type SaveAnswer, type SaveAsk } from './protocol';
 
 /**
  * The Worker's side of the COORDINATOR binding: which object a session talks to, bounded waits, and a
@@ -61,7 +61,7 @@ export class Coordinator {
   }
 
   async refresh(ask: RefreshAsk): Promise<RefreshAnswer> {
-    return this.call('refresh', await objectName(ask.handle.id), ask.leaseMs + REFRESH_SLACK_MS, (o) => o.refresh(ask));
+    return this.call('refresh', await objectName(ask.handle.id), ask.leaseMs + REFRESH_SLACK_MS, (o) => o.refresh({ ...ask, session: onTheWire(ask.session) }));
   }
 
   async save(ask: SaveAsk): Promise<SaveAnswer> {

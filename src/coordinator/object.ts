@@ -6,7 +6,7 @@ import { refreshSession, type RefreshResult } from '../oidc/refresh';
 import { getProvider } from '../oidc/provider';
 import type { Session } from '../session/model';
 import { KvSessionStore } from '../session/store';
-import type { CheckAnswer, EndAsk, IdpFailure, IndexEntryAsk, RefreshAnswer, RefreshAsk, SaveAnswer, SaveAsk } from './protocol';
+import { onTheWire, type CheckAnswer, type EndAsk, type IdpFailure, type IndexEntryAsk, type RefreshAnswer, type RefreshAsk, type SaveAnswer, type SaveAsk } from './protocol';
 
 /**
  * The COORDINATOR's object (protocol.ts says who talks to it and why). Session role: the one writer of
@@ -111,8 +111,7 @@ export class CoordinatorObject extends DurableObject<CoordinatorEnv> {
       const latest = this.state?.latest;
       if (latest && latest.tokensAt > ask.tokensAt) return { kind: 'stale' as const };
       await new KvSessionStore(this.env.SESSIONS, []).writeSealed(ask.id, ask.sealed, ask.ttl);
-      if (latest) await this.remember({ expiresAt: ask.expiresAt, latest: { sealed: ask.sealed, tokensAt: ask.tokensAt } });
-      else await this.remember({ expiresAt: ask.expiresAt });
+      await this.remember({ expiresAt: ask.expiresAt, latest: { sealed: ask.sealed, tokensAt: ask.tokensAt } });
       return { kind: 'saved' as const };
     });
   }
@@ -211,7 +210,7 @@ export class CoordinatorObject extends DurableObject<CoordinatorEnv> {
         answer = { kind: 'unavailable', error: failure(outcome.error) };
       } else {
         this.failure = undefined;
-        answer = outcome;
+        answer = outcome.kind === 'fresh' ? { ...outcome, session: onTheWire(outcome.session) } : outcome;
       }
     } catch (error) {
       // KV could not be written, for instance: nobody is ended, callers serve within grace.

@@ -1,5 +1,6 @@
 import type { Session } from '../session/model';
 
+
 /**
  * What the Worker and the COORDINATOR's objects say to each other: plain, structured-clonable data over
  * Durable Object RPC. Times are the calling Worker's clock in epoch seconds (`now`), except lease
@@ -17,6 +18,14 @@ import type { Session } from '../session/model';
  * opens the record with it, as the Worker does) and is never stored: the object keeps the record only
  * sealed, exactly as in KV.
  */
+
+/**
+ * Workers RPC clones only plain objects; claims built without a prototype (session/model.ts) are not
+ * plain. A session crosses as its JSON copy, exactly what KV would hold.
+ */
+export function onTheWire(session: Session): Session {
+  return JSON.parse(JSON.stringify(session)) as Session;
+}
 
 export interface SessionRef {
   id: string;

@@ -4,6 +4,7 @@ import { coordinatorFor, CoordinatorUnavailable, type Coordinator } from '../coo
 import type { IdpFailure } from '../coordinator/protocol';
 import { GatewayError, type ErrorCode } from '../http/errors';
 import { log } from '../http/log';
+import { KvIndexBackend, SessionIndex, sessionIndex, type IndexBackend } from '../session/index-store';
 import type { Session } from '../session/model';
 import { sessionTtl, type KvSessionStore, type SessionHandle, type SessionStore } from '../session/store';
 import type { Current } from './current';
@@ -122,8 +123,65 @@ export function sessionStoreFor(config: Config, kv: KvSessionStore, waitUntil: (
   return coordinator ? new CoordinatedStore(kv, coordinator, config, waitUntil) : kv;
 }
 
-/** What a refresh came to, for fresh.ts. */
-export type FlightResult = { kind: 'fresh'; current: Current } | { kind: 'ended' } | { kind: 'unavailable'; error: GatewayError };
+/**
+ * The logout index in the COORDINATOR's index objects: strongly consistent, so a logout from the IdP
+ * finds a session signed in a moment ago at any location. Entries that could not reach the object
+ * (it was unreachable at sign-in), and those written before the coordinator was configured, are in
+ * KV: lookups read both.
+ */
+export class CoordinatedIndexBackend implements IndexBackend {
+  constructor(
+    private readonly coordinator: Coordinator,
+    private readonly kv: IndexBackend,
+    private readonly config: Config,
+  ) {}
+
+  async put(prefix: string, name: string, sealed: string, expiresAt: number, now: number): Promise<void> {
+    try {
+      await this.coordinator.indexAdd(prefix, { name, sealed, expiresAt });
+    } catch (error) {
+      coordinatorFailed({ config: this.config }, error);
+      await this.kv.put(prefix, name, sealed, expiresAt, now);
+    }
+  }
+
+  async list(prefix: string, now: number): Promise<{ name: string; sealed: string }[]> {
+    const [objects, kv] = await Promise.all([
+      this.coordinator.indexList(prefix, now).catch((error: unknown) => {
+        coordinatorFailed({ config: this.config }, error);
+        return [];
+      }),
+      this.kv.list(prefix, now),
+    ]);
+    const byName = new Map<string, { name: string; sealed: string }>();
+    for (const entry of [...kv, ...objects]) byName.set(entry.name, entry);
+    return [...byName.values()];
+  }
+
+  async delete(prefix: string, names: string[]): Promise<void> {
+    await Promise.all([this.coordinator.indexRemove(prefix, names), this.kv.delete(prefix, names)]);
+  }
+}
+
+const indexes = new WeakMap<Config, SessionIndex>();
+
+/** The logout index of this configuration: in the coordinator's objects when there is one, else KV. */
+export function sessionIndexFor(config: Config): SessionIndex {
+  const coordinator = coordinatorFor(config.coordinator);
+  if (!coordinator) return sessionIndex(config.sessions, config.sessionSecrets).index;
+  let index = indexes.get(config);
+  if (!index) {
+    index = new SessionIndex(new CoordinatedIndexBackend(coordinator, new KvIndexBackend(config.sessions), config), config.sessionSecrets);
+    indexes.set(config, index);
+  }
+  return index;
+}
+
+/**
+ * What a refresh came to, for fresh.ts. `idpDown` = the IdP failed (this isolate then waits before
+ * trying again); false when only the coordinator did not answer in time.
+ */
+export type FlightResult = { kind: 'fresh'; current: Current } | { kind: 'ended' } | { kind: 'unavailable'; error: GatewayError; idpDown: boolean };
 
 /**
  * A refresh in coordinated mode: the session's object redeems (or hands over the result of the
@@ -140,7 +198,7 @@ export async function refreshViaCoordinator(ctx: RequestContext, current: Curren
     if (error instanceof CoordinatorUnavailable && error.timedOut) {
       // The object may still be at the IdP with this very token: redeeming it here could be the second
       // redemption. Serve within grace; this isolate goes KV-only for a few seconds.
-      return { kind: 'unavailable', error: new GatewayError('session_store_unavailable', 'Your session is being renewed. Please try again shortly.', { detail: error.message }) };
+      return { kind: 'unavailable', error: new GatewayError('session_store_unavailable', 'Your session is being renewed. Please try again shortly.', { detail: error.message }), idpDown: false };
     }
     // The call failed outright (the object was not reached): renew here, as in KV-only mode.
     return fallback();
@@ -155,7 +213,7 @@ export async function refreshViaCoordinator(ctx: RequestContext, current: Curren
       return { kind: 'ended' };
     case 'unavailable':
       markChecked(ctx, handle.id, asked);
-      return { kind: 'unavailable', error: idpError(answer.error) };
+      return { kind: 'unavailable', error: idpError(answer.error), idpDown: true };
   }
 }
 

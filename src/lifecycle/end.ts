@@ -1,9 +1,10 @@
 import type { RequestContext } from '../context';
 import { log } from '../http/log';
-import { sessionIndex, type IndexEntry } from '../session/index-store';
+import type { IndexEntry } from '../session/index-store';
+import { sessionIndexFor } from './coordinated';
 import type { Session } from '../session/model';
 import type { SessionHandle } from '../session/store';
-import { forgetSession, revokeEverywhere } from './revocation';
+import { forgetSession } from './revocation';
 
 /**
  * How a session ends: registered at sign-in so that logout from the IdP can find it, ended one by one
@@ -25,13 +26,13 @@ function verifiedEmail(claims: Record<string, unknown> | undefined): string | un
 
 /** Makes a new session findable by logout from the IdP (its `sid`, its `sub`, its verified email). Called at sign-in. */
 export async function registerSession(ctx: RequestContext, handle: SessionHandle, session: Session): Promise<void> {
-  const { index } = sessionIndex(ctx.config.sessions, ctx.config.sessionSecrets);
+  const index = sessionIndexFor(ctx.config);
   await index.add(handle.id, indexEntry(ctx, session), session.expiresAt, ctx.now);
 }
 
 /**
- * Ends one session: revoked in the coordinator (every location refuses it on its next request) and
- * gone from KV (without a coordinator, other locations see that within ~60 s); index entries later.
+ * Ends one session for good (session/store.ts `end`: KV tombstone and deletion; with the coordinator
+ * also the object's mark, which every location sees within a second); index entries later.
  */
 export async function endSession(
   ctx: RequestContext,
@@ -40,8 +41,8 @@ export async function endSession(
   reason = 'logout',
 ): Promise<void> {
   forgetSession(ctx, id);
-  await Promise.all([revokeEverywhere(ctx, id, session.expiresAt ?? ctx.now + ctx.config.maxTtl, reason), ctx.store.deleteById(id)]);
-  const { index } = sessionIndex(ctx.config.sessions, ctx.config.sessionSecrets);
+  await ctx.store.end(id, session.expiresAt ?? ctx.now + ctx.config.maxTtl, ctx.now, reason);
+  const index = sessionIndexFor(ctx.config);
   ctx.waitUntil(
     index.remove(id, { iss: ctx.config.issuer, sub: session.sub, sid: session.sid, email: session.email ?? verifiedEmail(session.claims) }).catch((error: unknown) => {
       log('warn', 'session_index_cleanup_failed', { detail: error instanceof Error ? error.message.slice(0, 200) : 'unknown' });
@@ -60,7 +61,7 @@ export async function endIdpSessions(
   target: { sub?: string | undefined; sid?: string | undefined; email?: string | undefined },
   reason = 'idp_logout',
 ): Promise<number> {
-  const { index } = sessionIndex(ctx.config.sessions, ctx.config.sessionSecrets);
+  const index = sessionIndexFor(ctx.config);
   const iss = ctx.config.issuer;
   const email = target.email?.toLowerCase();
   const matches = (r: { sub: string; email?: string }) => (target.sub === undefined || r.sub === target.sub) && (email === undefined || r.email === email);

@@ -67,7 +67,7 @@ export async function keepFresh(ctx: RequestContext, current: Current): Promise<
       const fallback = () => refreshLocally(ctx, current);
       const outcome = await (coordinator ? refreshViaCoordinator(ctx, current, coordinator, fallback) : fallback());
       if (outcome.kind === 'fresh') state.outage = undefined;
-      if (outcome.kind === 'unavailable') refreshFailed(ctx, session, outcome.error);
+      if (outcome.kind === 'unavailable' && outcome.idpDown) refreshFailed(ctx, session, outcome.error);
       return outcome;
     });
     return settle(ctx, current, result, expiry);
@@ -85,7 +85,7 @@ export async function keepFresh(ctx: RequestContext, current: Current): Promise<
     await endSession(ctx, current.handle.id, session, 'tokens_expired');
     return null;
   }
-  return settle(ctx, current, { kind: 'unavailable', error: outage!.error }, expiry);
+  return settle(ctx, current, { kind: 'unavailable', error: outage!.error, idpDown: true }, expiry);
 }
 
 function settle(ctx: RequestContext, current: Current, result: FlightResult, expiry: number): Current | null {
@@ -143,7 +143,7 @@ function refreshLocally(ctx: RequestContext, current: Current): Promise<FlightRe
       case 'ended':
         return { kind: 'ended' };
       case 'unavailable':
-        return { kind: 'unavailable', error: outcome.error };
+        return { kind: 'unavailable', error: outcome.error, idpDown: true };
     }
   });
 }

@@ -46,7 +46,7 @@ export function activeCoordinator(ctx: RequestContext): Coordinator | undefined 
 }
 
 /** Logs the fallback and stops this isolate from waiting on the coordinator for a few seconds. */
-export function coordinatorFailed(ctx: RequestContext, error: unknown): void {
+export function coordinatorFailed(ctx: { config: Config }, error: unknown): void {
   isolateState(ctx.config).coordinatorDownUntil = Date.now() + COORDINATOR_RETRY_AFTER_MS;
   const op = error instanceof CoordinatorUnavailable ? error.op : 'unknown';
   log('warn', 'coordinator_unavailable', { op, detail: error instanceof Error ? error.message.slice(0, 200) : 'unknown', fallback: 'kv_only' });
@@ -99,15 +99,4 @@ export function markChecked(ctx: RequestContext, id: string, asked: number): voi
 export function forgetSession(ctx: RequestContext, id: string): void {
   isolateState(ctx.config).checked.delete(id);
   ctx.store.forget(id);
-}
-
-/** Marks a session revoked everywhere. Never throws: without the coordinator, KV's deletion is the (slower) revocation. */
-export async function revokeEverywhere(ctx: RequestContext, id: string, expiresAt: number, reason: string): Promise<void> {
-  const coordinator = activeCoordinator(ctx);
-  if (!coordinator) return;
-  try {
-    await coordinator.revoke(id, { now: ctx.now, expiresAt, reason });
-  } catch (error) {
-    coordinatorFailed(ctx, error);
-  }
 }

@@ -4,7 +4,8 @@ import { completeSignIn } from '../oidc/callback';
 import { interactionNeeded } from '../oidc/sign-in-errors';
 import type { Session } from '../session/model';
 import { clearTransactionCookie, consumeResponse, findTransaction, RESUME_HINT_GRACE, resumeHintCookie } from '../session/transaction';
-import { endSession, registerSession } from '../lifecycle/end';
+import { endSession } from '../lifecycle/end';
+import { beginSession } from '../lifecycle/begin';
 import { redirectUri, type RequestContext } from '../context';
 import { sessionCookie } from './session-cookie';
 import { currentSession } from '../lifecycle/current';
@@ -89,10 +90,8 @@ export async function handleCallback(ctx: RequestContext): Promise<Response> {
       lastSeenAt: ctx.now,
       expiresAt: ctx.now + ctx.config.maxTtl,
     };
-    const handle = ctx.store.newHandle();
-    await ctx.store.save(handle, session, ctx.config.idleTtl, ctx.now);
-    // Findable by logout from the IdP (back-/front-channel) from now on.
-    await registerSession(ctx, handle, session);
+    // Stored and findable by logout from the IdP from now on.
+    const handle = await beginSession(ctx, session);
 
     const headers = new Headers({
       location: tx.returnTo,

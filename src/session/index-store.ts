@@ -63,9 +63,59 @@ async function mac(key: CryptoKey, ...parts: string[]): Promise<string> {
 
 type Kind = 'sid' | 'sub' | 'email';
 
+/**
+ * Where index entries live: KV here (one key per entry, found by prefix `list`), or the COORDINATOR's
+ * index objects (lifecycle/coordinated.ts: one object per prefix, strongly consistent). An entry's
+ * `prefix` names the IdP session, user or address; `name` = prefix + keyed hash of the session id.
+ */
+export interface IndexBackend {
+  put(prefix: string, name: string, sealed: string, expiresAt: number, now: number): Promise<void>;
+  list(prefix: string, now: number): Promise<{ name: string; sealed: string }[]>;
+  delete(prefix: string, names: string[]): Promise<void>;
+}
+
+export class KvIndexBackend implements IndexBackend {
+  constructor(private readonly kv: KVNamespace) {}
+
+  async put(_prefix: string, name: string, sealed: string, expiresAt: number, now: number): Promise<void> {
+    try {
+      await this.kv.put(name, '', { expirationTtl: Math.max(KV_MIN_TTL, expiresAt - now), metadata: { s: sealed } });
+    } catch (error) {
+      throw indexError(error, 'write');
+    }
+  }
+
+  async list(prefix: string): Promise<{ name: string; sealed: string }[]> {
+    const found: { name: string; sealed: string }[] = [];
+    try {
+      let cursor: string | undefined;
+      for (let page = 0; page < MAX_PAGES; page++) {
+        const result = await this.kv.list<{ s?: unknown }>({ prefix, ...(cursor ? { cursor } : {}) });
+        for (const key of result.keys) {
+          const sealed = key.metadata?.s;
+          if (typeof sealed === 'string') found.push({ name: key.name, sealed });
+        }
+        if (result.list_complete) break;
+        cursor = result.cursor;
+      }
+    } catch (error) {
+      throw indexError(error, 'list');
+    }
+    return found;
+  }
+
+  async delete(_prefix: string, names: string[]): Promise<void> {
+    try {
+      await Promise.all(names.map((name) => this.kv.delete(name)));
+    } catch (error) {
+      throw indexError(error, 'delete');
+    }
+  }
+}
+
 export class SessionIndex {
   constructor(
-    private readonly kv: KVNamespace,
+    private readonly backend: IndexBackend,
     /** First writes, all are searched (SESSION_SECRET rotation). */
     private readonly secrets: Uint8Array[],
   ) {}
@@ -73,9 +123,9 @@ export class SessionIndex {
   /** Records a new session under its `sid` (when the IdP sent one) and its `sub`, until it expires. */
   async add(sessionId: string, entry: IndexEntry, expiresAt: number, now: number): Promise<void> {
     const keys = await keysFor(this.secrets[0]!);
-    const ttl = Math.max(KV_MIN_TTL, expiresAt - now);
     const writes = this.kinds(entry).map(async ([kind, value]) => {
-      const name = await this.entryKey(keys, kind, entry.iss, value, sessionId);
+      const prefix = await this.prefix(keys, kind, entry.iss, value);
+      const name = prefix + (await mac(keys.hmac, 'session', sessionId));
       const record: IndexRecord = {
         id: sessionId,
         sub: entry.sub,
@@ -83,7 +133,7 @@ export class SessionIndex {
         ...(entry.email === undefined ? {} : { email: entry.email }),
       };
       const sealed = await seal(keys.seal, JSON.stringify(record), name);
-      await this.kv.put(name, '', { expirationTtl: ttl, metadata: { s: sealed } });
+      await this.backend.put(prefix, name, sealed, expiresAt, now);
     });
     try {
       await Promise.all(writes);
@@ -98,7 +148,12 @@ export class SessionIndex {
     for (const secret of this.secrets) {
       const keys = await keysFor(secret);
       for (const [kind, value] of this.kinds(entry)) {
-        deletes.push(this.entryKey(keys, kind, entry.iss, value, sessionId).then((name) => this.kv.delete(name)));
+        deletes.push(
+          (async () => {
+            const prefix = await this.prefix(keys, kind, entry.iss, value);
+            await this.backend.delete(prefix, [prefix + (await mac(keys.hmac, 'session', sessionId))]);
+          })(),
+        );
       }
     }
     try {
@@ -134,27 +189,16 @@ export class SessionIndex {
     return `idx:${kind}:${await mac(keys.hmac, kind, iss, value)}:`;
   }
 
-  private async entryKey(keys: Keys, kind: Kind, iss: string, value: string, sessionId: string): Promise<string> {
-    return (await this.prefix(keys, kind, iss, value)) + (await mac(keys.hmac, 'session', sessionId));
-  }
-
   private async find(kind: Kind, iss: string, value: string): Promise<IndexRecord[]> {
     const found = new Map<string, IndexRecord>();
+    const now = Math.floor(Date.now() / 1000);
     try {
       for (const secret of this.secrets) {
         const keys = await keysFor(secret);
         const prefix = await this.prefix(keys, kind, iss, value);
-        let cursor: string | undefined;
-        for (let page = 0; page < MAX_PAGES; page++) {
-          const result = await this.kv.list<{ s?: unknown }>({ prefix, ...(cursor ? { cursor } : {}) });
-          for (const key of result.keys) {
-            const sealed = key.metadata?.s;
-            if (typeof sealed !== 'string') continue;
-            const record = parseRecord(await open(keys.seal, sealed, key.name));
-            if (record) found.set(record.id, record);
-          }
-          if (result.list_complete) break;
-          cursor = result.cursor;
+        for (const entry of await this.backend.list(prefix, now)) {
+          const record = parseRecord(await open(keys.seal, entry.sealed, entry.name));
+          if (record) found.set(record.id, record);
         }
       }
     } catch (error) {
@@ -230,7 +274,7 @@ const indexes = new WeakMap<KVNamespace, { secrets: Uint8Array[]; index: Session
 export function sessionIndex(kv: KVNamespace, secrets: Uint8Array[]): { index: SessionIndex; replay: ReplayGuard } {
   let entry = indexes.get(kv);
   if (!entry || entry.secrets !== secrets) {
-    entry = { secrets, index: new SessionIndex(kv, secrets), replay: new ReplayGuard(kv) };
+    entry = { secrets, index: new SessionIndex(new KvIndexBackend(kv), secrets), replay: new ReplayGuard(kv) };
     indexes.set(kv, entry);
   }
   return entry;

@@ -1,6 +1,6 @@
-// Durable Object calls per request type (issue 5.3): none on sign-in or public pages, at most one
-// revocation check per session and isolate per second on protected requests, two for a refresh, one
-// revoke per ended session. Counted by src/coordinator/client.ts (coordinatorCalls()), which
+// Durable Object calls per request type: none on public pages, at most one revocation check per
+// session and isolate per second on protected requests, one for a refresh (the object redeems), one
+// end per ended session; sign-in and logout add the logout index's entries (one object per entry). Counted by src/coordinator/client.ts (coordinatorCalls()), which
 // `npm run bench` can read the same way.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { coordinatorCalls } from '../../src/coordinator/client';
@@ -29,7 +29,8 @@ describe('Durable Object calls per request type', () => {
   it('sign-in, protected and public requests, userinfo, refresh, logout', async () => {
     const gw = lifecycleGateway({ ROUTES });
     const signIn = await callsOf(() => signInWithIdpJar(gw, 'alice'));
-    expect(signIn.total, '/_auth/login + /_auth/callback').toBe(0);
+    expect(signIn.index, '/_auth/callback: its sub, sid and verified-email index entries').toBe(3);
+    expect(signIn.total, 'nothing else').toBe(3);
 
     const t = Math.floor(Date.now() / 1000);
     clock.set(t);
@@ -44,14 +45,14 @@ describe('Durable Object calls per request type', () => {
 
     const expiry = (await storedSession(gw))!.accessTokenExpiresAt!;
     clock.set(expiry - 30);
-    expect(await callsOf(() => ok(gw, '/page')), 'the request that refreshes: lease, then report (no separate check)').toMatchObject({ refresh: 1, complete: 1, total: 2 });
+    expect(await callsOf(() => ok(gw, '/page')), 'the request that refreshes: the object redeems (no separate check)').toMatchObject({ refresh: 1, total: 1 });
     const other = isolate(gw.jar.get(SESSION_COOKIE)!, { ROUTES });
     expect(await callsOf(() => ok(other, '/page')), 'another isolate with the old copy: gets the result').toMatchObject({ refresh: 0, check: 1, total: 1 });
 
-    expect(await callsOf(() => gw.fetch('/_auth/logout', { method: 'POST', headers: API })), 'logout').toMatchObject({ revoke: 1, total: 1 });
+    expect(await callsOf(() => gw.fetch('/_auth/logout', { method: 'POST', headers: API })), 'logout: the end, then its index entries').toMatchObject({ end: 1, index: 3, total: 4 });
   });
 
-  it('back-channel logout: one revoke per session it ends', async () => {
+  it('back-channel logout: one index lookup, one end per session it ends', async () => {
     const laptop = lifecycleGateway();
     const idpJar = await signInWithIdpJar(laptop, 'alice');
     await signOutAtTheIdp(idpJar);
@@ -65,6 +66,6 @@ describe('Durable Object calls per request type', () => {
       });
       expect(res.status).toBe(200);
     });
-    expect(calls).toMatchObject({ revoke: 1, total: 1 });
+    expect(calls, 'lookup by sid, the end, its three index entries removed').toMatchObject({ end: 1, index: 4, total: 5 });
   });
 });

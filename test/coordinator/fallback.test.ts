@@ -46,7 +46,7 @@ describe('coordinator unreachable', () => {
     expect(Date.now() - started).toBeLessThan(3000);
   });
 
-  it('a due refresh falls back to the KV-only refresh, with a warning, and works', async () => {
+  it('a due refresh whose object cannot be called falls back to the KV-only refresh, with a warning, and works', async () => {
     const { down, session, expiry } = await signedIn();
     const warn = vi.spyOn(console, 'warn');
     clock.set(expiry - 30);

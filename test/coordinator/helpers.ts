@@ -6,7 +6,7 @@
 // (or locations) serving one browser's requests, sharing KV and the COORDINATOR namespace.
 //
 //   isolate(cookie, overrides)   another isolate serving the same browser session
-//   laggingKv()                  "another location": a KV view that never sees deletions (KV takes ~60 s)
+//   laggingKv()                  "another location": a KV view that does not see other locations' writes yet (KV takes ~60 s)
 //   brokenCoordinator(how)       a COORDINATOR binding whose objects throw, or never answer
 //   callsSince(before)           Durable Object calls made since `before` (src/coordinator/client.ts)
 import { env } from 'cloudflare:workers';
@@ -22,21 +22,41 @@ export function isolate(cookie: string, overrides: Record<string, unknown> = {})
   return gw;
 }
 
-/** KV as seen at a location the deletion has not reached yet: reads fall back to the last value seen. */
-export function laggingKv(): KVNamespace {
+/**
+ * KV as seen at a location that other locations' writes have not reached yet: every key reads as it
+ * did the first time this view read it (deletions and new keys such as tombstones stay unseen), while
+ * its own writes show at once, as at a real location. `catchUp()` ends the lag (KV's ~60 s are over).
+ */
+export function laggingKv(): KVNamespace & { catchUp(): void } {
   const seen = new Map<string, unknown>();
+  let lagging = true;
   const get = async (key: string, type?: unknown) => {
     const value = await (kv.get as (k: string, t?: unknown) => Promise<unknown>)(key, type);
-    if (value !== null) seen.set(key, value);
-    return value ?? seen.get(key) ?? null;
+    if (!lagging) return value;
+    if (!seen.has(key)) seen.set(key, value);
+    return seen.get(key) ?? null;
+  };
+  const put = async (key: string, value: unknown, options?: unknown) => {
+    seen.set(key, value);
+    return (kv.put as (k: string, v: unknown, o?: unknown) => Promise<void>)(key, value, options);
+  };
+  const del = async (key: string) => {
+    seen.set(key, null);
+    return kv.delete(key);
+  };
+  const catchUp = () => {
+    lagging = false;
   };
   return new Proxy(kv, {
     get(target, prop) {
       if (prop === 'get') return get;
+      if (prop === 'put') return put;
+      if (prop === 'delete') return del;
+      if (prop === 'catchUp') return catchUp;
       const value = Reflect.get(target, prop) as unknown;
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },
-  });
+  }) as KVNamespace & { catchUp(): void };
 }
 
 /** A COORDINATOR binding whose objects fail every call ('throws') or never answer ('hangs'). */

@@ -1,112 +1,97 @@
-// The session's object on its own (src/coordinator/object.ts), driven over RPC as the Worker drives it:
-// leases, waiting, the grace window, revocation, what it stores, alarms, and surviving an eviction.
+// The COORDINATOR's object on its own (src/coordinator/object.ts), driven over RPC as the Worker drives
+// it: the end mark and what it refuses afterwards, touches that would write an older copy back, the
+// index role, alarms, and memory lost on a restart. Refreshes (the object redeeming at the IdP) are
+// driven through the worker in test/coordinator/refresh-storm.test.ts and test/lifecycle.
 import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { ROTATION_GRACE, type SessionCoordinator } from '../../src/coordinator/object';
-import type { RefreshAnswer } from '../../src/coordinator/protocol';
+import type { CoordinatorObject } from '../../src/coordinator/object';
+import { kv } from '../support/lifecycle';
 import { coordinatorNs } from './helpers';
 
-type Stub = DurableObjectStub<SessionCoordinator>;
+type Stub = DurableObjectStub<CoordinatorObject>;
 
-function object(name = `test-${crypto.randomUUID()}`): Stub {
+function object(name = `session/test-${crypto.randomUUID()}`): Stub {
   return coordinatorNs.get(coordinatorNs.idFromName(name)) as Stub;
 }
 
 const now = () => Math.floor(Date.now() / 1000);
-const ask = (rt: string, at = now(), leaseMs = 10_000, expiresAt = at + 3600) => ({ rt, now: at, leaseMs, expiresAt });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function lease(stub: Stub, rt: string, at = now(), leaseMs = 10_000, expiresAt = at + 3600): Promise<string> {
-  const answer = await stub.refresh(ask(rt, at, leaseMs, expiresAt));
-  if (answer.kind !== 'lease') throw new Error(`expected a lease, got ${answer.kind}`);
-  return answer.lease;
+function touch(id: string, tokensAt: number, sealed = `sealed-${tokensAt}`) {
+  return { id, sealed, ttl: 600, tokensAt, expiresAt: now() + 3600 };
 }
 
-describe('SessionCoordinator', () => {
-  it('grants one lease; concurrent callers wait and receive the holder’s result; late callers with the old token too', async () => {
+describe('the session role', () => {
+  it('writes touches to KV until the session ends; after the end, nothing (and KV holds a tombstone)', async () => {
+    const id = `obj-${crypto.randomUUID()}`;
     const stub = object();
-    const t = now();
-    const id = await lease(stub, 'rt-1', t);
-    let settled = false;
-    const waiters = [stub.refresh(ask('rt-1', t)), stub.refresh(ask('rt-1', t))].map((p) => p.finally(() => (settled = true)));
-    await sleep(50);
-    expect(settled, 'waiting while the holder is at the IdP').toBe(false);
-
-    expect(await stub.complete({ lease: id, rt: 'rt-1', next: 'rt-2', sealed: 'v1.sealed-session', now: t, expiresAt: t + 3600 })).toEqual({ kind: 'ok' });
-    for (const answer of await Promise.all(waiters)) expect(answer).toEqual({ kind: 'rotated', sealed: 'v1.sealed-session' });
-
-    expect(await stub.refresh(ask('rt-1', t + ROTATION_GRACE - 1)), 'within the grace window').toEqual({ kind: 'rotated', sealed: 'v1.sealed-session' });
-    expect(await stub.refresh(ask('rt-1', t + ROTATION_GRACE + 1)), 'after it: never a lease for a used token').toEqual({ kind: 'stale' });
-    expect((await stub.refresh(ask('rt-2', t + 600))).kind, 'the current token is refreshed normally').toBe('lease');
-  });
-
-  it('a transient failure is shared with the waiters and with callers for retryAfter seconds, then a new lease', async () => {
-    const stub = object();
-    const t = now();
-    const id = await lease(stub, 'rt-1', t);
-    const waiter = stub.refresh(ask('rt-1', t));
-    const error = { code: 'idp_unreachable', message: 'The identity provider is unreachable.' };
-    await stub.fail({ lease: id, now: t, error, retryAfter: 10 });
-    expect(await waiter).toEqual({ kind: 'unavailable', error });
-    expect((await stub.refresh(ask('rt-1', t + 5))).kind).toBe('unavailable');
-    expect((await stub.refresh(ask('rt-1', t + 11))).kind).toBe('lease');
-  });
-
-  it('a holder that never reports: waiters get the next lease when it runs out', async () => {
-    const stub = object();
-    await lease(stub, 'rt-1', now(), 200);
-    const answer = await stub.refresh(ask('rt-1'));
-    expect(answer.kind).toBe('lease');
-  });
-
-  it('revocation: checked in memory; waiters, new callers and the holder’s late report are all refused', async () => {
-    const stub = object();
-    const t = now();
     expect(await stub.check()).toEqual({ revoked: false });
-    const id = await lease(stub, 'rt-1', t);
-    const waiter = stub.refresh(ask('rt-1', t));
-    await stub.revoke({ now: t, expiresAt: t + 3600, reason: 'backchannel_logout' });
-    expect(await waiter).toEqual({ kind: 'revoked' });
+    expect(await stub.save(touch(id, 100))).toEqual({ kind: 'saved' });
+    expect(await kv.get(`session:${id}`)).toBe('sealed-100');
+
+    await stub.end({ id, until: now() + 3600, now: now(), reason: 'logout' });
     expect(await stub.check()).toEqual({ revoked: true });
-    expect(await stub.refresh(ask('rt-1', t))).toEqual({ kind: 'revoked' });
-    expect(await stub.complete({ lease: id, rt: 'rt-1', next: 'rt-2', sealed: 'v1.x', now: t, expiresAt: t + 3600 })).toEqual({ kind: 'revoked' });
+    expect(await kv.get(`session:${id}`)).toBeNull();
+    expect(await kv.get(`ended:${id}`), 'the tombstone').not.toBeNull();
+    expect(await stub.save(touch(id, 200)), 'a stale isolate’s touch').toEqual({ kind: 'ended' });
+    expect(await kv.get(`session:${id}`), 'not written back').toBeNull();
   });
 
-  it('stores only hashes, expiries and the sealed session; drops the sealed session after the grace window and everything at the end', async () => {
+  it('an end racing a touch: the touch lands before the end’s deletion or not at all', async () => {
+    const id = `obj-${crypto.randomUUID()}`;
     const stub = object();
-    const past = now() - ROTATION_GRACE - 10; // so the real-time alarm finds the grace window over
-    const end = now() + 2;
-    const id = await lease(stub, 'hash-of-rt-1', past, 10_000, end);
-    await stub.complete({ lease: id, rt: 'hash-of-rt-1', next: 'hash-of-rt-2', sealed: 'v1.sealed', now: past, expiresAt: end });
-    const stored = await runInDurableObject(stub, (_o, state) => state.storage.get<Record<string, unknown>>('s'));
-    expect(Object.keys(stored!).sort()).toEqual(['consumed', 'current', 'expiresAt', 'latest', 'v']);
-    expect(stored).toMatchObject({ current: 'hash-of-rt-2', consumed: ['hash-of-rt-1'], latest: { from: 'hash-of-rt-1', sealed: 'v1.sealed' } });
+    const racing = [stub.save(touch(id, 100)), stub.end({ id, until: now() + 3600, now: now(), reason: 'logout' }), stub.save(touch(id, 101))];
+    const [first, , last] = await Promise.all(racing);
+    expect(first).toEqual({ kind: 'saved' });
+    expect(last).toEqual({ kind: 'ended' });
+    expect(await kv.get(`session:${id}`)).toBeNull();
+  });
 
-    expect(await runDurableObjectAlarm(stub)).toBe(true);
-    const afterGrace = await runInDurableObject(stub, (_o, state) => state.storage.get<Record<string, unknown>>('s'));
-    expect(afterGrace!['latest']).toBeUndefined();
-    expect(afterGrace!['current']).toBe('hash-of-rt-2');
+  it('refuses a touch whose copy predates the object’s last write (it would put old tokens back)', async () => {
+    const id = `obj-${crypto.randomUUID()}`;
+    const stub = object();
+    expect(await stub.save(touch(id, 200, 'renewed'))).toEqual({ kind: 'saved' });
+    expect(await stub.save(touch(id, 100, 'older copy'))).toEqual({ kind: 'stale' });
+    expect(await kv.get(`session:${id}`)).toBe('renewed');
+  });
 
-    expect(await runInDurableObject(stub, (_o, state) => state.storage.getAlarm()), 'the next alarm: the session’s end').toBe(end * 1000);
+  it('remembers the end across a restart, and forgets everything at the session’s end', async () => {
+    const name = `session/test-${crypto.randomUUID()}`;
+    const id = `obj-${crypto.randomUUID()}`;
+    await object(name).end({ id, until: now() + 2, now: now(), reason: 'logout' });
+    await abortAllDurableObjects();
+    const stub = object(name);
+    expect(await stub.check(), 'after a restart').toEqual({ revoked: true });
+    expect(await stub.save(touch(id, 300))).toEqual({ kind: 'ended' });
     await sleep(2100);
-    await runDurableObjectAlarm(stub); // unless it already fired by itself
+    await runDurableObjectAlarm(stub);
     const keys = await runInDurableObject(stub, async (_o, state) => [...(await state.storage.list()).keys()]);
     expect(keys, 'nothing left once the session is over').toEqual([]);
   });
 
-  it('a restarted object still waits for the lease granted before (it is stored), and accepts its report', async () => {
-    const name = `test-${crypto.randomUUID()}`;
+  it('stores no session id, token or secret: only the sealed record and times', async () => {
+    const id = `obj-${crypto.randomUUID()}`;
+    const stub = object();
+    await stub.save(touch(id, 100));
+    const stored = await runInDurableObject(stub, (_o, state) => state.storage.get<Record<string, unknown>>('s'));
+    expect(JSON.stringify(stored)).not.toContain(id);
+    expect(Object.keys(stored!).sort()).toEqual(['expiresAt', 'latest', 'v']);
+  });
+});
+
+describe('the index role', () => {
+  it('adds, lists (unexpired only) and removes entries; an alarm drops the expired ones', async () => {
+    const stub = object(`index/test-${crypto.randomUUID()}`);
     const t = now();
-    const id = await lease(object(name), 'rt-1', t);
-    // Every object loses its memory (as on a deploy or a machine restart); storage stays.
-    await abortAllDurableObjects();
-    const stub = object(name);
-    let answer: RefreshAnswer | undefined;
-    const waiter = stub.refresh(ask('rt-1', t)).then((a) => (answer = a));
-    await sleep(50);
-    expect(answer, 'no second lease while the first may still be redeeming').toBeUndefined();
-    expect(await stub.complete({ lease: id, rt: 'rt-1', next: 'rt-2', sealed: 'v1.after-eviction', now: t, expiresAt: t + 3600 })).toEqual({ kind: 'ok' });
-    await waiter;
-    expect(answer).toEqual({ kind: 'rotated', sealed: 'v1.after-eviction' });
+    await stub.indexAdd({ name: 'p:a', sealed: 'A', expiresAt: t + 3600 });
+    await stub.indexAdd({ name: 'p:b', sealed: 'B', expiresAt: t + 1 });
+    expect((await stub.indexList(t)).map((e) => e.name).sort()).toEqual(['p:a', 'p:b']);
+    expect((await stub.indexList(t + 5)).map((e) => e.name), 'expired entries are not listed').toEqual(['p:a']);
+    await stub.indexRemove(['p:a']);
+    expect(await stub.indexList(t)).toEqual([{ name: 'p:b', sealed: 'B' }]);
+    await sleep(1100);
+    await runDurableObjectAlarm(stub);
+    const keys = await runInDurableObject(stub, async (_o, state) => [...(await state.storage.list()).keys()]);
+    expect(keys).toEqual([]);
   });
 });

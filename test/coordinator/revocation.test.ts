@@ -7,7 +7,7 @@
 // isolate" a gateway of its own with a long SESSION_CACHE_TTL. Both have served the session before.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { objectName } from '../../src/coordinator/client';
-import type { SessionCoordinator } from '../../src/coordinator/object';
+import type { CoordinatorObject as SessionCoordinator } from '../../src/coordinator/object';
 import type { Gateway } from '../support/gateway';
 import { API, SESSION_COOKIE, clock, handleOf, idp, lifecycleGateway, revokeAtIdp, signInWithIdpJar, signOutAtTheIdp, storedSession } from '../support/lifecycle';
 import { coordinatorNs, isolate, laggingKv } from './helpers';

@@ -178,16 +178,24 @@ describe('refresh races', () => {
     expect((await storedSession(gw))!.refreshToken, 'the rotated session is kept, not ended').toBe(rotatedSession.refreshToken);
   });
 
-  it('a session ended while its refresh is at the IdP is not written back', async () => {
-    const { gw, expiry } = await signedIn();
-    const { id } = handleOf(gw);
+  it.each([
+    ['KV-only', { COORDINATOR: undefined }],
+    ['coordinated', {}],
+  ])('%s: a session ended while its refresh is at the IdP is not written back', async (_mode, mode) => {
+    const { gw, expiry } = await signedIn(mode);
+    const handle = handleOf(gw);
+    const { id } = handle;
     await idp.fault('hold');
     clock.set(expiry - 30);
     const pending = gw.fetch('/page', { headers: API });
     await until(async () => (await idp.held()) === 1, 'the refresh to reach the IdP');
-    await kv.delete(`session:${id}`); // e.g. a back-channel logout handled meanwhile
+    // Signed out meanwhile in another tab (another isolate with the same cookie).
+    const tab = lifecycleGateway(mode);
+    tab.jar.set(SESSION_COOKIE, gw.jar.get(SESSION_COOKIE)!);
+    expect((await tab.fetch('/_auth/logout', { method: 'POST', headers: API })).status).toBe(200);
     await idp.release();
     expect((await pending).status).toBe(401);
     expect(await kv.get(`session:${id}`)).toBeNull();
+    expect(await storedSession(gw, handle)).toBeNull();
   });
 });

@@ -1,5 +1,6 @@
-// The logout index in KV (sid → sessions, sub → sessions): findable by the gateway, meaningless to
-// anyone reading KV, bounded by the session's lifetime, and readable across SESSION_SECRET rotation.
+// The logout index (sid → sessions, sub → sessions): findable by the gateway, meaningless to anyone
+// reading KV, bounded by the session's lifetime, and readable across SESSION_SECRET rotation. In
+// KV-only mode it lives in KV (checked here key by key); with the coordinator in its index objects.
 import { describe, expect, inject, it } from 'vitest';
 import { CLIENT_ID } from '../setup/constants';
 import { signInWithScript } from '../support/flows';
@@ -27,11 +28,11 @@ async function logoutBySid(gw: Gateway, sid: string): Promise<Response> {
   return gw.fetch('/_auth/backchannel-logout', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ logout_token: jwt }), cookies: false });
 }
 
-describe('session index in KV', () => {
+describe('session index', () => {
   it('reveals neither the user, the IdP session nor the gateway session it points to', async () => {
     const sub = `user-plain-${crypto.randomUUID()}`;
     const sid = `sid-plain-${crypto.randomUUID()}`;
-    const gw = await signedIn({}, sub, sid);
+    const gw = await signedIn({ COORDINATOR: undefined }, sub, sid);
     const { id } = handleOf(gw);
     const { keys } = await kv.list({ prefix: 'idx:' });
     const mine = keys.filter((k) => k.expiration !== undefined);
@@ -42,7 +43,7 @@ describe('session index in KV', () => {
 
   it('expires with the session (KV expiration = SESSION_MAX_TTL from sign-in)', async () => {
     const before = new Set((await kv.list({ prefix: 'idx:' })).keys.map((k) => k.name));
-    await signedIn({ SESSION_MAX_TTL: '7200', SESSION_IDLE_TTL: '3600' }, 'expiring', `sid-${crypto.randomUUID()}`);
+    await signedIn({ COORDINATOR: undefined, SESSION_MAX_TTL: '7200', SESSION_IDLE_TTL: '3600' }, 'expiring', `sid-${crypto.randomUUID()}`);
     const added = (await kv.list({ prefix: 'idx:' })).keys.filter((k) => !before.has(k.name));
     expect(added).toHaveLength(2);
     const now = Date.now() / 1000;
@@ -52,12 +53,15 @@ describe('session index in KV', () => {
     }
   });
 
-  it('finds sessions indexed under an older SESSION_SECRET after rotation', async () => {
+  it.each([
+    ['KV-only', { COORDINATOR: undefined }],
+    ['coordinated', {}],
+  ])('%s: finds sessions indexed under an older SESSION_SECRET after rotation', async (_mode, mode) => {
     const oldSecret = 'old-index-secret-0123456789-abcdefghijklmnop';
     const newSecret = 'new-index-secret-9876543210-ZYXWVUTSRQPONMLK';
     const sid = `sid-${crypto.randomUUID()}`;
-    const before = await signedIn({ SESSION_SECRET: oldSecret }, 'rotating', sid);
-    const after = gateway({ OIDC_ISSUER: issuer, SESSION_SECRET: `${newSecret},${oldSecret}` }, before.jar);
+    const before = await signedIn({ ...mode, SESSION_SECRET: oldSecret }, 'rotating', sid);
+    const after = gateway({ ...mode, OIDC_ISSUER: issuer, SESSION_SECRET: `${newSecret},${oldSecret}` }, before.jar);
     expect((await after.fetch('/page', { headers: API })).status).toBe(200);
     expect((await logoutBySid(after, sid)).status).toBe(200);
     expect((await after.fetch('/page', { headers: API })).status).toBe(401);
