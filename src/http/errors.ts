@@ -54,7 +54,7 @@ const STATUS: Record<ErrorCode, number> = {
   method_not_allowed: 405,
   not_found: 404,
   session_store_unavailable: 503,
-  // CONTRACT "Status codes": unreachable → 503, not answering in time → 504, for the upstream as for the IdP.
+  // README "Status codes": unreachable → 503, not answering in time → 504, for the upstream as for the IdP.
   upstream_unreachable: 503,
   upstream_timeout: 504,
   busy: 503,
@@ -159,4 +159,11 @@ export function ownCopy(error: unknown): never {
 
 export function isGatewayError(value: unknown): value is GatewayError {
   return value instanceof GatewayError;
+}
+
+/** A setting the IdP's metadata shows to be unusable, found when the IdP is first met (by key, like config errors). */
+export function configProblem(key: string, message: string): GatewayError {
+  return new GatewayError('config_invalid', `The gateway's configuration is invalid, so it refuses all requests. ${key}: ${message}`, {
+    detail: `${key}: ${message}`,
+  });
 }

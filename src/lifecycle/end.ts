@@ -1,6 +1,7 @@
 import type { RequestContext } from '../context';
 import { log } from '../http/log';
 import type { IndexEntry } from '../session/index-store';
+import { emailVerified } from '../policy/identity';
 import { sessionIndexFor } from './coordinated';
 import type { Session } from '../session/model';
 import type { SessionHandle } from '../session/store';
@@ -12,16 +13,16 @@ import { forgetSession } from './revocation';
  */
 
 function indexEntry(ctx: RequestContext, session: Session): IndexEntry {
-  return { iss: ctx.config.issuer, sub: session.sub, sid: session.sid, email: verifiedEmail(session.claims) };
+  return { iss: ctx.config.issuer, sub: session.sub, sid: session.sid, email: verifiedEmail(session.claims, ctx.config.assumeEmailVerified) };
 }
 
 /**
  * The address a Shared Signals `email` subject may name this session by: only one the IdP says it
  * verified (Core 5.1 `email_verified`), lower-cased; anyone can type an unverified address into a profile.
  */
-function verifiedEmail(claims: Record<string, unknown> | undefined): string | undefined {
+function verifiedEmail(claims: Record<string, unknown> | undefined, assumeVerified: boolean): string | undefined {
   const email = claims?.['email'];
-  return claims?.['email_verified'] === true && typeof email === 'string' && email !== '' ? email.toLowerCase() : undefined;
+  return claims && emailVerified(claims, assumeVerified) && typeof email === 'string' && email !== '' ? email.toLowerCase() : undefined;
 }
 
 /** Makes a new session findable by logout from the IdP (its `sid`, its `sub`, its verified email). Called at sign-in. */
@@ -44,7 +45,7 @@ export async function endSession(
   await ctx.store.end(id, session.expiresAt ?? ctx.now + ctx.config.maxTtl, ctx.now, reason);
   const index = sessionIndexFor(ctx.config);
   ctx.waitUntil(
-    index.remove(id, { iss: ctx.config.issuer, sub: session.sub, sid: session.sid, email: session.email ?? verifiedEmail(session.claims) }).catch((error: unknown) => {
+    index.remove(id, { iss: ctx.config.issuer, sub: session.sub, sid: session.sid, email: session.email ?? verifiedEmail(session.claims, ctx.config.assumeEmailVerified) }).catch((error: unknown) => {
       log('warn', 'session_index_cleanup_failed', { detail: error instanceof Error ? error.message.slice(0, 200) : 'unknown' });
     }),
   );

@@ -1,7 +1,7 @@
 import * as oauth from 'oauth4webapi';
 import { importJWK, importPKCS8, type JWK } from 'jose';
 import type { Config } from '../config';
-import { GatewayError } from '../http/errors';
+import { configProblem, GatewayError } from '../http/errors';
 
 /**
  * How the gateway authenticates at the token endpoint (and the PAR, revocation and introspection
@@ -110,8 +110,3 @@ function defaultAlg(jwk: JWK, as: oauth.AuthorizationServer): string {
   return 'EdDSA';
 }
 
-export function configProblem(key: string, message: string): GatewayError {
-  return new GatewayError('config_invalid', `The gateway's configuration is invalid, so it refuses all requests. ${key}: ${message}`, {
-    detail: `${key}: ${message}`,
-  });
-}

@@ -1,7 +1,7 @@
 import type * as oauth from 'oauth4webapi';
 import type { ParUse, ResponseMode, ResponseType, Settings } from '../config/schema';
 import type { AuthParams } from './auth-params';
-import { configProblem } from './client-auth';
+import { configProblem } from '../http/errors';
 
 /**
  * Which OpenID Connect flow the gateway runs, from `OIDC_RESPONSE_TYPE`, `OIDC_RESPONSE_MODE`,

@@ -2,9 +2,9 @@ import * as oauth from 'oauth4webapi';
 import type { JWTVerifyGetKey } from 'jose';
 import type { Config } from '../config';
 import { ASYMMETRIC_ALGS } from '../config/schema';
-import { GatewayError, ownCopy } from '../http/errors';
+import { configProblem, GatewayError, ownCopy } from '../http/errors';
 import { log } from '../http/log';
-import { clientAuthentication, configProblem } from './client-auth';
+import { clientAuthentication } from './client-auth';
 import { remoteJwks } from './jwks';
 import { timedFetch, type Fetch } from './transport';
 

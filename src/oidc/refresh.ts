@@ -63,7 +63,8 @@ export async function refreshSession(provider: Provider, config: Config, session
   let idClaims: Record<string, unknown> | undefined;
   if (tokens.id_token) {
     try {
-      idClaims = await verifyIdToken(provider, config, tokens.id_token, { now });
+      // Straight from the token endpoint: an unknown `kid` (the IdP just rotated its keys) re-reads the JWKS at once.
+      idClaims = await verifyIdToken(provider, config, tokens.id_token, { now, fromTokenEndpoint: true });
     } catch (error) {
       const gatewayError = error as GatewayError;
       // The keys could not be read (JWKS down, slow, 5xx or garbage: oidc/jwks.ts) — the IdP's outage, not a

@@ -1,8 +1,8 @@
 import { foldCase, patternCovers } from './glob';
-import type { PathCase, RouteRule } from './rules';
+import type { PathCase, RouteRule } from './rule';
 
 /**
- * Which rule decides a request: the first whose host, methods and path all match (CONTRACT.md
+ * Which rule decides a request: the first whose host, methods and path all match (README
  * "Routes"). Runs on every request, so it only compares strings and calls the matchers compiled by
  * `parseRoutes`.
  */

@@ -11,6 +11,7 @@ import { sessionCookie } from './session-cookie';
 import { currentSession } from '../lifecycle/current';
 import { redirectToIdp, txCookieOptions } from './signin';
 import { readTextLimited } from '../http/body';
+import { safeReturnPath } from './return-path';
 
 /**
  * The largest `form_post` body read. An authorization response is a code, a state, an `iss` and at
@@ -94,7 +95,8 @@ export async function handleCallback(ctx: RequestContext): Promise<Response> {
     const handle = await beginSession(ctx, session);
 
     const headers = new Headers({
-      location: tx.returnTo,
+      // Checked again on the way out: whatever put it in the transaction, the browser leaves for this origin only.
+      location: safeReturnPath(tx.returnTo, ctx.url.origin),
       'cache-control': 'no-store',
       // The callback URL carried a code; it must not leak to the next page's Referer.
       'referrer-policy': 'no-referrer',
