@@ -4,7 +4,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Gateway } from '../support/gateway';
 import { API, SESSION_COOKIE, clock, handleOf, idp, kv, lifecycleGateway, revokeAtIdp, signInWithIdpJar, storedSession } from '../support/lifecycle';
-import { brokenCoordinator, isolate, logged } from './helpers';
+import { objectName } from '../../src/coordinator/client';
+import { brokenCoordinator, coordinatorNs, isolate, logged } from './helpers';
 
 beforeEach(() => idp.reset());
 afterEach(async () => {
@@ -81,5 +82,32 @@ describe('coordinator unreachable', () => {
     clock.set(other.expiry - 30);
     expect(await status(other.down), 'invalid_grant ends the session without the coordinator too').toBe(401);
     expect(await kv.get(`session:${handleOf(other.home).id}`)).toBeNull();
+  });
+
+  it('a logout the object does not take at first is retried toward it, not skipped', async () => {
+    const home = lifecycleGateway();
+    await signInWithIdpJar(home, 'alice');
+    const { id } = handleOf(home);
+    let refused = 0;
+    const flaky = {
+      idFromName: (name: string) => coordinatorNs.idFromName(name),
+      get: (objectId: DurableObjectId) => {
+        const real = coordinatorNs.get(objectId) as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+        return new Proxy({}, {
+          get: (_t, prop: string) => (...args: unknown[]) => {
+            if (prop === 'end' && refused++ === 0) return Promise.reject(new Error('Durable Object is overloaded (test)'));
+            return real[prop]!(...args);
+          },
+        });
+      },
+    } as unknown as DurableObjectNamespace;
+    const tab = isolate(home.jar.get(SESSION_COOKIE)!, { COORDINATOR: flaky });
+    const info = vi.spyOn(console, 'log');
+    // The gateway's test driver waits for the request's waitUntil work, retries included.
+    expect((await tab.fetch('/_auth/logout', { method: 'POST', headers: API })).status).toBe(200);
+    expect(await kv.get(`ended:${id}`), 'the tombstone, written at once').not.toBeNull();
+    const stub = coordinatorNs.get(coordinatorNs.idFromName(await objectName(id))) as unknown as { check(): Promise<{ revoked: boolean }> };
+    expect(await stub.check(), 'the object learned of the end').toEqual({ revoked: true });
+    expect(logged(info, 'coordinator_end_retried')).toHaveLength(1);
   });
 });
