@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+// npx node scripts/refresh-cost.mjs  (Node 22 from devDependencies; ≈1 min, everything on 127.0.0.1)
+//
+// What a refresh costs in each mode: the gateway (src/index.ts) in two Miniflare (workerd) processes —
+// KV-only, and with the COORDINATOR Durable Object, where the object redeems the refresh token itself —
+// in front of the local IdP issuing 4-second access tokens, so every request made a little over two
+// seconds after the last refresh renews the session. Reported: the wall time of a request that
+// refreshes (median and p90 of ROUNDS), of a steady request for comparison, and the IdP's token
+// requests per refresh (1 = no second redemption). Durable Object calls per refresh are counted by
+// test/coordinator/calls.test.ts (1). README "One refresh per session across the edge" quotes this.
+import { fork } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
+
+import { WORKERD_BUILD } from '../bench/lib/build.mjs';
+import { freePort } from '../bench/lib/runtime.mjs';
+import { signIn } from '../bench/lib/signin.mjs';
+import { round } from '../bench/lib/stats.mjs';
+import { startIdp } from './idp.mjs';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROUNDS = Number(process.env.ROUNDS ?? 12);
+const CLIENT_ID = 'edgegate-refresh-cost';
+const CLIENT_SECRET = 'edgegate-refresh-cost-secret-not-a-secret-01';
+const SESSION_SECRET = 'ZWRnZWdhdGUtcmVmcmVzaC1jb3N0LW9ubHktbm90LWE';
+const TOKEN_TTL_S = 4;
+
+const cleanups = [];
+try {
+  await main();
+} finally {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+}
+
+async function main() {
+  console.log(`load average at start: ${loadavg()[0].toFixed(2)}`);
+  const work = await mkdtemp(join(tmpdir(), 'edgegate-refresh-cost-'));
+  cleanups.push(() => rm(work, { recursive: true, force: true }));
+  await build({ entryPoints: [join(ROOT, 'src/index.ts')], outfile: join(work, 'gateway.mjs'), absWorkingDir: ROOT, ...WORKERD_BUILD, minify: true });
+
+  const upstream = fork(join(ROOT, 'bench/lib/upstream.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  cleanups.push(async () => void upstream.kill('SIGTERM'));
+  const upstreamPort = await new Promise((resolve) => upstream.once('message', (m) => resolve(m.port)));
+
+  const ports = [await freePort(), await freePort()];
+  const origins = ports.map((port) => `http://127.0.0.1:${port}`);
+  let tokenRequests = 0;
+  const idp = await startIdp({
+    clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: origins.map((o) => `${o}/_auth/callback`), grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic' }],
+    ttl: { AccessToken: TOKEN_TTL_S, IdToken: 3600 },
+  });
+  cleanups.push(() => idp.close());
+  idp.provider.on('grant.success', () => tokenRequests++);
+
+  const bindings = { OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: CLIENT_ID, OIDC_CLIENT_SECRET: CLIENT_SECRET, SESSION_SECRET, OIDC_SCOPES: 'openid offline_access', UPSTREAM_URL: `http://127.0.0.1:${upstreamPort}`, DEV_ALLOW_HTTP: 'true' };
+  const setups = [
+    ['KV-only: the isolate redeems', false],
+    ['coordinated: the object redeems', true],
+  ];
+  const results = [];
+  for (const [i, [name, withCoordinator]] of setups.entries()) {
+    const mf = new Miniflare(
+      convertV4MiniflareOptions({
+        name: `refresh-${i}`,
+        host: '127.0.0.1',
+        port: ports[i],
+        modules: true,
+        scriptPath: join(work, 'gateway.mjs'),
+        modulesRoot: work,
+        compatibilityDate: '2026-07-01',
+        bindings,
+        kvNamespaces: ['SESSIONS'],
+        ...(withCoordinator ? { durableObjects: { COORDINATOR: { className: 'SessionCoordinator', useSQLite: true } } } : {}),
+      }),
+    );
+    const url = await mf.ready;
+    cleanups.push(() => mf.dispose());
+    const { cookie } = await signIn(url.origin, 'alice');
+    const get = async () => {
+      const started = performance.now();
+      const res = await fetch(`${url.origin}/page`, { headers: { accept: 'text/html', cookie }, redirect: 'manual' });
+      await res.arrayBuffer();
+      if (res.status !== 200 || res.headers.get('x-bench-user') !== 'alice') throw new Error(`${name}: answered ${res.status}`);
+      return performance.now() - started;
+    };
+    await get(); // warm (discovery is done at sign-in; this is the first steady request)
+    const refreshing = [];
+    const steady = [];
+    const tokensBefore = tokenRequests;
+    for (let r = 0; r < ROUNDS; r++) {
+      // Due once less than half the token lifetime is left (REFRESH_MARGIN is capped at half of it).
+      await new Promise((resolve) => setTimeout(resolve, (TOKEN_TTL_S / 2) * 1000 + 150));
+      refreshing.push(await get());
+      steady.push(await get());
+    }
+    results.push({ name, refreshing, steady, tokenRequests: tokenRequests - tokensBefore });
+  }
+
+  const q = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
+  console.log(`\n${ROUNDS} refreshes per mode; ${TOKEN_TTL_S} s access tokens; load average at end ${loadavg()[0].toFixed(2)}\n`);
+  console.log('| mode | refreshing request p50 ms | p90 ms | steady request p50 ms | IdP token requests per refresh |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const r of results) {
+    const perRefresh = r.tokenRequests > 0 ? round(r.tokenRequests / ROUNDS) : 'n/a';
+    console.log(`| ${r.name} | ${round(q(r.refreshing, 0.5))} | ${round(q(r.refreshing, 0.9))} | ${round(q(r.steady, 0.5))} | ${perRefresh} |`);
+  }
+}
