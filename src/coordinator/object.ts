@@ -2,7 +2,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { loadConfig, type Config } from '../config';
 import { GatewayError } from '../http/errors';
 import { log } from '../http/log';
-import { refreshSession, type RefreshResult } from '../oidc/refresh';
+import { refreshSession, type RefreshOutcome, type RefreshSteps } from '../oidc/refresh';
 import { getProvider } from '../oidc/provider';
 import type { Session } from '../session/model';
 import { KvSessionStore } from '../session/store';
@@ -21,16 +21,8 @@ import { onTheWire, type CheckAnswer, type EndAsk, type IdpFailure, type IndexEn
  * storage, its KV binding and the caller's configuration.
  */
 
-/** Steps of a refresh as the object runs it; the algorithm decides what to do with them. */
-export interface ObjectRefreshSteps {
-  now: number;
-  reload(): Promise<Session | null>;
-  redeem(session: Session): Promise<RefreshResult>;
-  save(session: Session): Promise<boolean>;
-  end(reason: string): Promise<void>;
-}
-export type ObjectRefreshOutcome = { kind: 'fresh'; session: Session; shared: boolean } | { kind: 'ended'; reason: string } | { kind: 'unavailable'; error: GatewayError };
-export type RefreshAlgorithm = (steps: ObjectRefreshSteps, held: Session) => Promise<ObjectRefreshOutcome>;
+/** The lifecycle's one refresh algorithm, handed in by the wiring: it decides what to do with the object's steps. */
+export type RefreshAlgorithm = (steps: RefreshSteps, held: Session) => Promise<RefreshOutcome>;
 
 /** After a transient IdP failure, callers get it again for this long instead of another attempt. */
 const FAILURE_RETRY_AFTER_S = 10;
@@ -175,7 +167,7 @@ export class CoordinatorObject extends DurableObject<CoordinatorEnv> {
     const store = new KvSessionStore(this.env.SESSIONS, config.sessionSecrets, 0);
     await this.remember({ expiresAt: ask.session.expiresAt, redeeming: { since: Date.now(), ms: ask.leaseMs } });
 
-    const steps: ObjectRefreshSteps = {
+    const steps: RefreshSteps = {
       now: ask.now,
       reload: async () => {
         if (this.state?.revoked) return null;

@@ -1,6 +1,8 @@
 import { GatewayError } from '../http/errors';
 import { log } from '../http/log';
-import type { RefreshedTokens, RefreshResult } from '../oidc/refresh';
+import type { RefreshedTokens, RefreshOutcome, RefreshResult, RefreshSteps } from '../oidc/refresh';
+
+export type { RefreshOutcome, RefreshSteps };
 import { tokenExpiry, type Session } from '../session/model';
 
 /**
@@ -13,25 +15,6 @@ import { tokenExpiry, type Session } from '../session/model';
  * (one redemption per rotation across the edge, and the object finishes even when the asking request
  * is gone). Both pass the same steps over their own storage.
  */
-export interface RefreshSteps {
-  /** Epoch seconds. */
-  now: number;
-  /** The session as stored now (the newest copy this runner can see), or null when it ended. */
-  reload(): Promise<Session | null>;
-  /** The refresh token grant (oidc/refresh.ts), with unexpected errors as "unavailable". */
-  redeem(session: Session): Promise<RefreshResult>;
-  /** Stores the refreshed session unless it ended meanwhile; false = it had ended, nothing was written. */
-  save(session: Session): Promise<boolean>;
-  /** Ends the session for good (the IdP refused the grant). */
-  end(reason: string): Promise<void>;
-}
-
-export type RefreshOutcome =
-  /** `shared`: someone else had refreshed it already; no redemption here. */
-  | { kind: 'fresh'; session: Session; shared: boolean }
-  | { kind: 'ended'; reason: string }
-  | { kind: 'unavailable'; error: GatewayError };
-
 export async function refreshOnce(steps: RefreshSteps, held: Session): Promise<RefreshOutcome> {
   const stored = await steps.reload();
   if (!stored) return { kind: 'ended', reason: 'ended_elsewhere' };

@@ -30,6 +30,29 @@ export type RefreshResult =
   /** Timeouts, network errors, 5xx, 429, answers that do not parse: try again later, log nobody out. */
   | { outcome: 'unavailable'; error: GatewayError };
 
+/**
+ * The steps of one refresh over some storage, as the lifecycle's algorithm (lifecycle/refresh.ts) uses
+ * them: the isolate supplies them over KV (KV-only mode), the coordinator's object over its own storage.
+ */
+export interface RefreshSteps {
+  /** Epoch seconds. */
+  now: number;
+  /** The session as stored now (the newest copy this runner can see), or null when it ended. */
+  reload(): Promise<Session | null>;
+  /** The refresh token grant (`refreshSession`), with unexpected errors as "unavailable". */
+  redeem(session: Session): Promise<RefreshResult>;
+  /** Stores the refreshed session unless it ended meanwhile; false = it had ended, nothing was written. */
+  save(session: Session): Promise<boolean>;
+  /** Ends the session for good (the IdP refused the grant). */
+  end(reason: string): Promise<void>;
+}
+
+export type RefreshOutcome =
+  /** `shared`: someone else had refreshed it already; no redemption here. */
+  | { kind: 'fresh'; session: Session; shared: boolean }
+  | { kind: 'ended'; reason: string }
+  | { kind: 'unavailable'; error: GatewayError };
+
 /** Claims that describe the sign-in, not the user: a refresh never changes them (Core 12.2: `auth_time` is the original's). */
 const AUTHENTICATION_CLAIMS = ['acr', 'amr', 'auth_time'] as const;
 
