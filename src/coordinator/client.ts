@@ -7,7 +7,7 @@ import { onTheWire, type CheckAnswer, type EndAsk, type IndexEntryAsk, type Refr
  * call counter for tests and the benchmark. Every failure (binding throws, object unreachable or
  * overloaded, no answer in time) becomes one `CoordinatorUnavailable`; callers fall back to KV-only.
  */
-export type CoordinatorOp = 'check' | 'refresh' | 'save' | 'end' | 'index';
+export type CoordinatorOp = 'check' | 'refresh' | 'save' | 'end' | 'index' | 'subscribe';
 
 /**
  * A revocation check is answered from the object's memory, so only the network stands between. Past
@@ -31,7 +31,7 @@ export class CoordinatorUnavailable extends Error {
   }
 }
 
-const calls: Record<CoordinatorOp, number> = { check: 0, refresh: 0, save: 0, end: 0, index: 0 };
+const calls: Record<CoordinatorOp, number> = { check: 0, refresh: 0, save: 0, end: 0, index: 0, subscribe: 0 };
 
 /** Durable Object calls made by this isolate, by method (tests and `npm run bench` read these). */
 export function coordinatorCalls(): Readonly<Record<CoordinatorOp, number>> {
@@ -70,6 +70,20 @@ export class Coordinator {
 
   async end(ask: EndAsk): Promise<void> {
     return this.call('end', await objectName(ask.id), WRITE_TIMEOUT_MS, (o) => o.end(ask));
+  }
+
+  /**
+   * Subscribes to the session's end: the object closes the returned (accepted) socket when the session
+   * ends. One Durable Object request per subscription; nothing while it stands (the object hibernates).
+   */
+  async subscribe(sessionId: string): Promise<WebSocket> {
+    const response = await this.call<Response>('subscribe', await objectName(sessionId), CHECK_TIMEOUT_MS, (o) =>
+      o.fetch('https://coordinator.internal/subscribe', { headers: { upgrade: 'websocket' } }),
+    );
+    const socket = response.webSocket;
+    if (response.status !== 101 || !socket) throw new CoordinatorUnavailable('subscribe', `answered ${response.status} without a socket`);
+    socket.accept();
+    return socket;
   }
 
   /** Index objects are named by the caller (session/index-store.ts: a keyed hash of issuer, kind and value). */

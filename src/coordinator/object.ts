@@ -24,6 +24,9 @@ import { onTheWire, type CheckAnswer, type EndAsk, type IdpFailure, type IndexEn
 /** The lifecycle's one refresh algorithm, handed in by the wiring: it decides what to do with the object's steps. */
 export type RefreshAlgorithm = (steps: RefreshSteps, held: Session) => Promise<RefreshOutcome>;
 
+/** What a subscriber (an open WebSocket's watcher) hears when the session ends: RFC 6455 7.4.1 policy violation. */
+export const ENDED_CLOSE_CODE = 1008;
+const ENDED_REASON = 'session ended';
 /** After a transient IdP failure, callers get it again for this long instead of another attempt. */
 const FAILURE_RETRY_AFTER_S = 10;
 const STATE = 's';
@@ -114,10 +117,46 @@ export class CoordinatorObject extends DurableObject<CoordinatorEnv> {
     if (!s?.revoked) {
       this.state = { v: 2, expiresAt: Math.max(s?.expiresAt ?? 0, ask.until), revoked: { at: ask.now, reason: ask.reason } };
     }
+    this.notifyEnded();
     await this.serial(async () => {
       await this.persist();
       await new KvSessionStore(this.env.SESSIONS, []).end(ask.id, ask.until, ask.now);
     });
+  }
+
+  /**
+   * A subscription to the session's end, for an open WebSocket the gateway relays (lifecycle/watch.ts):
+   * hibernatable, so it costs nothing while the session stands, and closed with 1008 the moment `end`
+   * runs — or at once, when the session has already ended.
+   */
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return new Response(null, { status: 404 });
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server);
+    if (this.state?.revoked) server.close(ENDED_CLOSE_CODE, ENDED_REASON);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override async webSocketMessage(): Promise<void> {
+    // Subscribers only listen.
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, 'bye');
+    } catch {
+      // Already closed.
+    }
+  }
+
+  private notifyEnded(): void {
+    for (const ws of this.ctx.getWebSockets()) {
+      try {
+        ws.close(ENDED_CLOSE_CODE, ENDED_REASON);
+      } catch {
+        // Already closed.
+      }
+    }
   }
 
   // ── index role ──────────────────────────────────────────────────────────────────────────────────

@@ -100,3 +100,18 @@ export function forgetSession(ctx: RequestContext, id: string): void {
   isolateState(ctx.config).checked.delete(id);
   ctx.store.forget(id);
 }
+
+/**
+ * A socket the session's object closes (1008) when the session ends (coordinator/object.ts `fetch`), or
+ * undefined without a coordinator or when it cannot be reached (the caller then asks on a timer).
+ */
+export async function subscribeToEnd(ctx: RequestContext, id: string): Promise<WebSocket | undefined> {
+  const coordinator = activeCoordinator(ctx);
+  if (!coordinator) return undefined;
+  try {
+    return await coordinator.subscribe(id);
+  } catch (error) {
+    coordinatorFailed(ctx, error);
+    return undefined;
+  }
+}

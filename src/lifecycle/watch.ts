@@ -3,16 +3,19 @@ import { log } from '../http/log';
 import { isExpired, tokenExpiry, type Session } from '../session/model';
 import type { Current } from './current';
 import { keepFresh, OUTAGE_RETRY_AFTER } from './fresh';
-import { revokedNow } from './revocation';
+import { revokedNow, subscribeToEnd } from './revocation';
 
 /**
  * An open WebSocket's session, watched: a socket has no next request to be refused on, so the ends a
  * request would meet are looked for on a timer instead (README "WebSockets").
  *
- * Every WEBSOCKET_CHECK_INTERVAL seconds:
- * - with the coordinator, its object is asked whether the session was ended (logout, logout from the
- *   IdP, a refused refresh…), skipping the isolate's once-a-second window; every tenth check, and
- *   whenever the object cannot answer, KV is read as well;
+ * With the coordinator, the watcher subscribes to the session's end at its object (one hibernatable
+ * socket, closed by the object the moment the session ends: logout, logout from the IdP, a refused
+ * refresh…), so an end reaches the socket at once and a standing session costs no call. Every
+ * WEBSOCKET_CHECK_INTERVAL seconds:
+ * - with the coordinator but no subscription (it could not be made, or the object restarted), the
+ *   object is asked instead, skipping the isolate's once-a-second window; every tenth check, and
+ *   whenever the object cannot answer, KV is read as well (and a lost subscription made again);
  * - KV-only, the session is read from KV (not from the isolate's cache): gone means ended.
  * And at the session's own deadlines, re-read first because other requests move them: its end
  * (SESSION_MAX_TTL, or SESSION_IDLE_TTL since the last activity), and its tokens' expiry, when it is
@@ -41,6 +44,9 @@ export function watchSession(ctx: RequestContext, current: Current, onEnd: (reas
   /** Epoch seconds before which the tokens are not looked at again (an outage within IDP_OUTAGE_GRACE). */
   let tokensAgainAt = 0;
 
+  /** The subscription at the session's object, while there is one. */
+  let subscription: WebSocket | undefined;
+
   const end = (reason: string) => {
     if (stopped) return;
     stop();
@@ -50,6 +56,30 @@ export function watchSession(ctx: RequestContext, current: Current, onEnd: (reas
     stopped = true;
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
+    const socket = subscription;
+    subscription = undefined;
+    try {
+      socket?.close(1000, 'done');
+    } catch {
+      // Already closed.
+    }
+  };
+
+  const subscribe = () => {
+    void subscribeToEnd(ctx, handle.id).then((socket) => {
+      if (!socket) return;
+      if (stopped) {
+        socket.close(1000, 'done');
+        return;
+      }
+      subscription = socket;
+      socket.addEventListener('close', (event) => {
+        if (subscription !== socket) return;
+        subscription = undefined;
+        // 1008: the object ended the session. Anything else (the object restarted): checks take over.
+        if (event.code === 1008) end(ENDED);
+      });
+    });
   };
 
   /** Reads KV past the isolate's cache: null while the session stands, else why it does not. */
@@ -63,8 +93,10 @@ export function watchSession(ctx: RequestContext, current: Current, onEnd: (reas
   const check = async (): Promise<string | null> => {
     const now = Math.floor(Date.now() / 1000);
     checks++;
-    const revoked = await revokedNow(ctx, handle.id);
+    // Subscribed: the object tells of an end itself. Else ask it (undefined: no coordinator, or no answer).
+    const revoked = subscription ? false : await revokedNow(ctx, handle.id);
     if (revoked) return ENDED;
+    if (!subscription && revoked === false && checks % KV_EVERY_CHECKS === 0) subscribe();
     if (revoked === undefined || checks % KV_EVERY_CHECKS === 0) {
       const gone = await reread(now);
       if (gone) return gone;
@@ -115,6 +147,7 @@ export function watchSession(ctx: RequestContext, current: Current, onEnd: (reas
       );
     }, ctx.config.websocketCheckInterval * 1000);
   };
+  subscribe();
   schedule();
   return stop;
 }
