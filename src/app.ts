@@ -12,6 +12,7 @@ import { handleJwks } from './routes/jwks';
 import { handleBackchannelLogout } from './routes/backchannel';
 import { handleFrontchannelLogout } from './routes/frontchannel';
 import { handleSsf } from './routes/ssf';
+import { handleSessionInfo } from './routes/session-info';
 
 type AppEnv = { Bindings: Env; Variables: { ctx: RequestContext } };
 
@@ -29,6 +30,7 @@ app.on(['GET', 'POST'], '/_auth/callback', (c) => handleCallback(c.var.ctx));
 app.on(['GET', 'POST'], '/_auth/logout', (c) => handleLogout(c.var.ctx));
 app.get('/_auth/signed-out', (c) => handleSignedOut(c.var.ctx));
 app.get('/_auth/userinfo', (c) => handleUserInfo(c.var.ctx));
+app.get('/_auth/session', (c) => handleSessionInfo(c.var.ctx));
 app.all('/_auth/backchannel-logout', (c) => handleBackchannelLogout(c.var.ctx));
 app.get('/_auth/frontchannel-logout', (c) => handleFrontchannelLogout(c.var.ctx));
 app.get('/_auth/jwks', (c) => handleJwks(c.var.ctx));

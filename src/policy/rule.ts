@@ -39,6 +39,10 @@ export interface RouteRule {
   readonly edge_cache?: 'allow';
   /** How this rule's origin reads letter case; unset = the site's `PATH_CASE`. */
   readonly path_case?: PathCase;
+  /** `api` rules: DPoP-bound tokens only (RFC 9449); unset = "allowed" (Bearer or DPoP). */
+  readonly dpop?: 'allowed' | 'required';
+  /** Origins (exact, `https://app.example.com`) whose cross-origin requests can read the gateway's 401/403 answers. */
+  readonly cors_origins?: readonly string[];
   /** `path`, compiled once: true when a normalized request path matches. */
   readonly matchPath: PathMatcher;
   /** `path` folded (glob.ts `foldCase`), compiled once: true when a folded request path matches. */

@@ -20,7 +20,7 @@ export interface RouteProblem {
   message: string;
 }
 
-const RULE_KEYS = ['path', 'host', 'methods', 'auth', 'upstream', 'allow', 'acr_values', 'max_age', 'scopes', 'cors_preflight', 'pass_access_token', 'pass_id_token', 'edge_cache', 'path_case'];
+const RULE_KEYS = ['path', 'host', 'methods', 'auth', 'upstream', 'allow', 'acr_values', 'max_age', 'scopes', 'cors_preflight', 'pass_access_token', 'pass_id_token', 'edge_cache', 'path_case', 'dpop', 'cors_origins'];
 const ALLOW_KEYS = ['emails', 'email_domains', 'groups', 'claims'];
 
 export function parseRoutes(raw: unknown): { rules: RouteRule[] } | { problems: RouteProblem[] } {
@@ -136,6 +136,25 @@ function parseDomainSetting(raw: string): string | Bad {
   return canonicalDomain(raw) ?? new Bad('expected a domain name such as example.com');
 }
 
+/**
+ * A browser's `Origin` exactly as it sends it (RFC 6454 6.1: scheme, host, port if not the default;
+ * lower case, no path, no trailing slash): the gateway compares it character for character, so a
+ * spelling that can never match is refused here. `*` and `null` are never accepted: the answers carry
+ * credentials (cookies), and `null` is what sandboxed frames and local files send.
+ */
+function parseOrigin(raw: string): string | Bad {
+  if (raw === '*' || raw === 'null') return new Bad('must name one origin such as https://app.example.com (never "*" or "null")');
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return new Bad('expected an origin such as https://app.example.com');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return new Bad('expected an http:// or https:// origin');
+  if (url.origin !== raw) return new Bad(`expected the origin as browsers send it: "${url.origin}" (lower case, no path or trailing slash, no default port)`);
+  return raw;
+}
+
 /** RFC 6749 3.3 scope-token. */
 function parseScope(raw: string): string | Bad {
   return /^[\x21\x23-\x5B\x5D-\x7E]+$/.test(raw) ? raw : new Bad('expected a scope such as read:orders (no spaces or quotes)');
@@ -228,6 +247,8 @@ const ruleSchema = v.pipe(
       pass_id_token: v.optional(v.literal(true, 'expected true (or leave it out)')),
       path_case: v.optional(v.picklist(PATH_CASES, 'expected "sensitive" or "insensitive" (for origins that ignore letter case, such as IIS)')),
       edge_cache: v.optional(v.literal('allow', 'the only accepted value is "allow"')),
+      dpop: v.optional(v.picklist(['allowed', 'required'], 'expected "allowed" (Bearer or DPoP tokens) or "required" (DPoP-bound tokens only)')),
+      cors_origins: v.optional(list(checked('expected an origin such as https://app.example.com', parseOrigin), 'expected a list of origins such as ["https://app.example.com"]', 'origin')),
     },
     'expected a table with at least path and auth',
   ),
@@ -248,6 +269,8 @@ function buildRule(index: number, input: RuleInput, problems: RouteProblem[]): R
     if (input.cors_preflight) at('cors_preflight', 'is not needed on a public rule: preflights already pass');
   }
   if (input.scopes && input.auth !== 'api') at('scopes', 'applies only to auth = "api" rules (scopes a bearer token must carry)');
+  if (input.dpop && input.auth !== 'api') at('dpop', 'applies only to auth = "api" rules (how access tokens must be presented)');
+  if (input.cors_origins && input.auth === 'public') at('cors_origins', 'means nothing on a public rule (the gateway refuses nobody there)');
   if (problems.length > before) return undefined;
 
   const { path, matchPath } = input.path;
@@ -264,6 +287,8 @@ function buildRule(index: number, input: RuleInput, problems: RouteProblem[]): R
   if (input.pass_id_token) rule.pass_id_token = input.pass_id_token;
   if (input.path_case) rule.path_case = input.path_case;
   if (input.edge_cache) rule.edge_cache = input.edge_cache;
+  if (input.dpop) rule.dpop = input.dpop;
+  if (input.cors_origins) rule.cors_origins = Object.freeze(input.cors_origins);
   return Object.freeze(rule);
 }
 
@@ -318,6 +343,8 @@ function identity(rule: RouteRule): string {
     rule.pass_id_token ?? null,
     rule.path_case ?? null,
     rule.edge_cache ?? null,
+    rule.dpop ?? null,
+    sorted(rule.cors_origins),
   ]);
 }
 

@@ -1,5 +1,6 @@
 import { GatewayError } from '../http/errors';
 import { wantsJson } from '../http/client';
+import { corsRefusalHeaders } from '../http/cors';
 import { log } from '../http/log';
 import { judgeRequest } from '../policy/readings';
 import { decide, type Principal, type StepUp } from '../policy/decide';
@@ -31,10 +32,15 @@ export async function handleProtected(ctx: RequestContext): Promise<Response> {
   try {
     return await gate(ctx, path, rule);
   } catch (error) {
+    if (!(error instanceof GatewayError)) throw error;
     // `api` rules answer programs: every refusal is JSON, whatever the Accept header says.
     // A copy: the error may be a remembered outage that other requests throw too (http/errors.ts).
-    if (rule.auth === 'api' && error instanceof GatewayError) throw error.with({ json: true });
-    throw error;
+    let refusal = rule.auth === 'api' ? error.with({ json: true }) : error;
+    // `cors_origins`: a listed origin's script may read the gateway's own 401/403 (http/cors.ts).
+    if (rule.cors_origins && (refusal.status === 401 || refusal.status === 403)) {
+      refusal = refusal.with({ headers: { ...refusal.headers, ...corsRefusalHeaders(ctx.request.headers.get('origin'), rule.cors_origins) } });
+    }
+    throw refusal;
   }
 }
 
