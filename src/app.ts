@@ -13,6 +13,8 @@ import { handleBackchannelLogout } from './routes/backchannel';
 import { handleFrontchannelLogout } from './routes/frontchannel';
 import { handleSsf } from './routes/ssf';
 import { handleSessionInfo } from './routes/session-info';
+import { handleProtectedResource } from './routes/protected-resource';
+import { WELL_KNOWN } from './oidc/resource-metadata';
 
 type AppEnv = { Bindings: Env; Variables: { ctx: RequestContext } };
 
@@ -38,6 +40,9 @@ app.all('/_auth/ssf', (c) => handleSsf(c.var.ctx));
 app.all('/_auth/*', () => {
   throw new GatewayError('not_found', 'There is no such gateway endpoint.');
 });
+// RFC 9728 metadata of the APIs the gateway guards; any other URL there is the origin's.
+app.get(`${WELL_KNOWN}`, (c) => handleProtectedResource(c.var.ctx) ?? handleProtected(c.var.ctx));
+app.get(`${WELL_KNOWN}/*`, (c) => handleProtectedResource(c.var.ctx) ?? handleProtected(c.var.ctx));
 app.all('*', (c) => handleProtected(c.var.ctx));
 
 app.onError((error, c) => errorResponse(c.req.raw, error));

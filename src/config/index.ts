@@ -74,6 +74,9 @@ export interface Config extends ProtocolSettings {
   coordinator: DurableObjectNamespace | undefined;
   /** The Shared Signals receiver (POST /_auth/ssf); undefined = off (SSF_ISSUER unset). */
   ssf: SsfSettings | undefined;
+  /** API_RESOURCE_NAME / API_DOCUMENTATION_URL: `resource_name` / `resource_documentation` of the RFC 9728 metadata. */
+  apiResourceName: string | undefined;
+  apiDocumentationUrl: string | undefined;
 }
 
 /** SSF_ISSUER, SSF_JWKS_URI, SSF_AUDIENCE (README "Shared Signals (CAEP)"). */
@@ -263,6 +266,8 @@ export function parseConfig(env: Record<string, unknown>): { config: Config } | 
       sessions: sessions!,
       coordinator,
       ssf,
+      apiResourceName: s.API_RESOURCE_NAME,
+      apiDocumentationUrl: s.API_DOCUMENTATION_URL,
       ...protocol.settings,
     },
   };

@@ -102,6 +102,9 @@ export const settingsSchema = v.object({
   IDP_OUTAGE_GRACE: v.optional(intFromEnv(0, 86_400), 300),
   SESSION_OUTLIVES_TOKENS: v.optional(boolFromEnv, false),
   API_AUDIENCE: v.optional(text),
+  // RFC 9728 metadata of the API (src/oidc/resource-metadata.ts): `resource_name` [the host name] and `resource_documentation`.
+  API_RESOURCE_NAME: v.optional(text),
+  API_DOCUMENTATION_URL: v.optional(url),
   ASSERTION_KEY: v.optional(text),
   ASSERTION_AUDIENCE: v.optional(text),
   IDENTITY_HEADER_BUDGET: v.optional(intFromEnv(1024, 65_536), 8192),

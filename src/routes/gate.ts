@@ -15,6 +15,7 @@ import { clearSessionCookie, hasSessionCookie } from './session-cookie';
 import { currentSession, touchIfDue, type Current } from '../lifecycle/current';
 import { startSignIn } from './signin';
 import { forwardedIdentity } from './identity-headers';
+import { apiRefusal } from './protected-resource';
 
 /**
  * Every request that is not a gateway endpoint: find the rule, find who is asking, decide
@@ -35,7 +36,8 @@ export async function handleProtected(ctx: RequestContext): Promise<Response> {
     if (!(error instanceof GatewayError)) throw error;
     // `api` rules answer programs: every refusal is JSON, whatever the Accept header says.
     // A copy: the error may be a remembered outage that other requests throw too (http/errors.ts).
-    let refusal = rule.auth === 'api' ? error.with({ json: true }) : error;
+    // Their 401/403 say where the API's metadata is and which schemes and scopes it takes (RFC 9728 5.1).
+    let refusal = rule.auth === 'api' ? apiRefusal(ctx, rule, error) : error;
     // `cors_origins`: a listed origin's script may read the gateway's own 401/403 (http/cors.ts).
     if (rule.cors_origins && (refusal.status === 401 || refusal.status === 403)) {
       refusal = refusal.with({ headers: { ...refusal.headers, ...corsRefusalHeaders(ctx.request.headers.get('origin'), rule.cors_origins) } });

@@ -26,7 +26,12 @@ export const API_RESOURCE_SERVERS = {
   [`${API_RESOURCE}/opaque`]: { scope: 'api:read api:write', audience: API_RESOURCE, accessTokenFormat: 'opaque' },
   /** Opaque and short-lived (introspection cache bound). */
   [`${API_RESOURCE}/short`]: { scope: 'api:read api:write', audience: API_RESOURCE, accessTokenFormat: 'opaque', accessTokenTTL: API_SHORT_TTL },
+  /** An API on the gateway's own origin (test/api: RFC 9728 discovery, DPoP): JWT and opaque tokens with aud = GATEWAY_RESOURCE. */
+  [`${ORIGIN}/mcp`]: { scope: 'mcp:tools mcp:admin', audience: `${ORIGIN}/mcp`, accessTokenFormat: 'jwt' },
+  [`${ORIGIN}/mcp-opaque`]: { scope: 'mcp:tools mcp:admin', audience: `${ORIGIN}/mcp`, accessTokenFormat: 'opaque' },
 } as const;
+/** The resource identifier of the API on the gateway's own origin (API_RESOURCE_SERVERS). */
+export const GATEWAY_RESOURCE = `${ORIGIN}/mcp`;
 /** A client of the API IdP that obtains user tokens for the API (not the gateway's client). */
 export const API_CLIENT_ID = 'edgegate-api-client';
 export const API_CLIENT_SECRET = 'edgegate-api-client-secret-0123456789';
