@@ -1,17 +1,21 @@
 #!/usr/bin/env node
-// npm run check -- [--config wrangler.toml] [--env NAME] [SAMPLE…]
+// npm run check -- [--config wrangler.toml] [--env NAME] [--as CLAIMS_JSON] [--ip IP] [--country CC] [--asn N] [SAMPLE…]
 //
 // Validates ROUTES from wrangler.toml with the worker's own parseRoutes (src/check/main.ts, bundled
 // here with esbuild, so there is no second implementation to drift), warns about risky settings
 // (API_AUDIENCE = OIDC_CLIENT_ID), then prints which rule each sample request matches and what it requires. SAMPLE: /admin/x · https://app.example.com/x ·
-// "POST /api/x" (or POST /api/x as two arguments).
+// "POST /api/x" (or POST /api/x as two arguments). With --as / --ip / --country / --asn, each sample is
+// also decided by the worker's own decide() for that user (the claims of a session) and network, and
+// the line `decision:` names the outcome and the condition that decided it.
 // Exit codes: 0 rules valid, 1 rules invalid, 2 usage or file errors.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { parse as parseToml } from 'smol-toml';
 
-const USAGE = 'usage: npm run check -- [--config wrangler.toml] [--env NAME] [/path | https://host/path | "METHOD /path"]…';
+const USAGE =
+  'usage: npm run check -- [--config wrangler.toml] [--env NAME] [--as \'{"sub":"alice","groups":["staff"]}\'] [--ip 203.0.113.7] [--country DE] [--asn 13335] [/path | https://host/path | "METHOD /path"]…';
+const ASKING = ['--as', '--ip', '--country', '--asn'];
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 function fail(message) {
@@ -20,7 +24,8 @@ function fail(message) {
 }
 
 function parseArgs(argv) {
-  const options = { config: 'wrangler.toml', env: undefined, samples: [] };
+  const options = { config: 'wrangler.toml', env: undefined, samples: [], asking: undefined };
+  const asking = () => (options.asking ??= { network: {} });
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--help' || arg === '-h') {
@@ -30,6 +35,26 @@ function parseArgs(argv) {
       const value = argv[++i];
       if (value === undefined) fail(`${arg} needs a value\n${USAGE}`);
       options[arg.startsWith('--c') || arg === '-c' ? 'config' : 'env'] = value;
+    } else if (ASKING.includes(arg.split('=')[0])) {
+      const [name, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, argv[++i]];
+      if (inline === undefined) fail(`${name} needs a value\n${USAGE}`);
+      if (name === '--as') {
+        let claims;
+        try {
+          claims = JSON.parse(inline);
+        } catch (error) {
+          fail(`--as expects the session's claims as a JSON object: ${error.message}`);
+        }
+        if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) fail('--as expects a JSON object such as {"sub":"alice","groups":["staff"]}');
+        asking().claims = claims;
+      } else if (name === '--ip') {
+        asking().network.ip = inline;
+      } else if (name === '--country') {
+        asking().network.country = inline;
+      } else {
+        if (!/^[0-9]+$/.test(inline)) fail('--asn expects an AS number such as 13335');
+        asking().network.asn = Number(inline);
+      }
     } else if (arg.startsWith('--config=')) {
       options.config = arg.slice('--config='.length);
     } else if (arg.startsWith('--env=')) {
@@ -88,6 +113,7 @@ const output = runCheck({
   routes: vars.ROUTES,
   samples: options.samples,
   settings: vars,
+  ...(options.asking ? { asking: options.asking } : {}),
 });
 (output.exitCode === 0 ? console.log : console.error)(output.text);
 process.exitCode = output.exitCode;

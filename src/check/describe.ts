@@ -1,4 +1,5 @@
-import type { Allow } from '../policy/allow';
+import { cidrText } from '../policy/cidr';
+import type { Conditions } from '../policy/conditions';
 import type { RouteRule } from '../policy/rules';
 
 /**
@@ -17,7 +18,9 @@ export function ruleHeading(rule: RouteRule): string {
 export function ruleRequirements(rule: RouteRule): string[] {
   const lines = [AUTH_TEXT[rule.auth]];
   if (rule.scopes) lines.push(`bearer tokens need scope${rule.scopes.length > 1 ? 's' : ''}: ${rule.scopes.join(' ')}`);
+  if (rule.deny) lines.push(`deny (any that holds refuses, first; an unknown network fact refuses too): ${describeAllow(rule.deny, true)}`);
   if (rule.allow) lines.push(`allow (all must hold): ${describeAllow(rule.allow)}`);
+  if (rule.allow_any) lines.push(`allow_any (one must hold): ${rule.allow_any.map((table) => `[${describeAllow(table)}]`).join(' or ')}`);
   const stepUp: string[] = [];
   if (rule.acr_values) stepUp.push(`acr ${rule.acr_values.length > 1 ? 'one of ' : ''}${rule.acr_values.join(', ')}`);
   if (rule.max_age !== undefined) stepUp.push(`signed in within the last ${rule.max_age} s (max_age)`);
@@ -33,18 +36,31 @@ const AUTH_TEXT: Record<RouteRule['auth'], string> = {
   api: 'api: a session cookie or an Authorization: Bearer access token; never redirects (401 + WWW-Authenticate)',
 };
 
-export function describeAllow(allow: Allow): string {
+/** `deny`: emails are matched verified or not (policy/conditions.ts). */
+export function describeAllow(allow: Conditions, deny = false): string {
   const parts: string[] = [];
   if (allow.emails) parts.push(`email ${list(allow.emails)}`);
   if (allow.email_domains) parts.push(`email at ${list(allow.email_domains)}`);
-  if (allow.emails || allow.email_domains) parts[parts.length - 1] += ' (email_verified must be true)';
+  if ((allow.emails || allow.email_domains) && !deny) parts[parts.length - 1] += ' (email_verified must be true)';
   if (allow.groups) parts.push(`group ${list(allow.groups)}`);
   if (allow.claims) {
     for (const name of Object.keys(allow.claims)) {
-      const values = allow.claims[name]!.map((value) => JSON.stringify(value));
-      parts.push(`claim ${name} = ${values.length > 1 ? `one of ${values.join(', ')}` : values[0]}`);
+      const test = allow.claims[name]!;
+      if ('present' in test) parts.push(`claim ${name} present`);
+      else if ('min' in test) parts.push(`claim ${name} ≥ ${test.min}`);
+      else {
+        const values = test.map((value) => JSON.stringify(value));
+        parts.push(`claim ${name} = ${values.length > 1 ? `one of ${values.join(', ')}` : values[0]}`);
+      }
     }
   }
+  // Operator-facing: the configured ranges are shown as written in canonical form.
+  if (allow.ips) parts.push(`client address in ${list(allow.ips.map(cidrText))}`);
+  if (allow.countries) parts.push(`country ${list(allow.countries)}`);
+  if (allow.asns) parts.push(`AS ${list(allow.asns.map(String))}`);
+  if (allow.amr) parts.push(`amr includes ${allow.amr.join(' and ')}`);
+  if (allow.acr) parts.push(`acr ${list(allow.acr)}`);
+  if (allow.email_verified !== undefined) parts.push(`email_verified ${allow.email_verified}`);
   return parts.join(' · ');
 }
 

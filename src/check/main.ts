@@ -1,6 +1,8 @@
 import { isGatewayError } from '../http/errors';
 import { judgeRequest } from '../policy/readings';
 import { parseRoutes, type PathCase, type RouteRule } from '../policy/rules';
+import { decide, type Principal, type Verdict } from '../policy/decide';
+import type { NetworkFacts } from '../policy/conditions';
 import { ruleHeading, ruleRequirements } from './describe';
 
 /**
@@ -17,6 +19,14 @@ export interface CheckInput {
   samples: string[];
   /** The other `[vars]` of the same environment, for warnings about risky combinations. */
   settings?: Record<string, unknown>;
+  /** `--as`, `--ip`, `--country`, `--asn`: who asks and from where; each sample is then decided as the worker would. */
+  asking?: Asking;
+}
+
+/** A sample request's asker: the claims of a signed-in session (none = anonymous) and the network facts. */
+export interface Asking {
+  claims?: Record<string, unknown>;
+  network: NetworkFacts;
 }
 
 export interface CheckOutput {
@@ -45,7 +55,8 @@ export function runCheck(input: CheckInput): CheckOutput {
   }
   for (const warning of settingWarnings(input.settings ?? {})) lines.push(`  warning: ${warning}`);
   const pathCase = input.settings?.['PATH_CASE'] === 'insensitive' ? 'insensitive' : 'sensitive';
-  for (const sample of input.samples) lines.push('', ...explainSample(rules, sample, pathCase));
+  const decideWith = input.asking ? { asking: input.asking, settings: input.settings ?? {} } : undefined;
+  for (const sample of input.samples) lines.push('', ...explainSample(rules, sample, pathCase, decideWith));
   return { exitCode: 0, text: lines.join('\n') };
 }
 
@@ -63,7 +74,12 @@ export function settingWarnings(settings: Record<string, unknown>): string[] {
   return warnings;
 }
 
-export function explainSample(rules: readonly RouteRule[], sample: string, pathCase: PathCase = 'sensitive'): string[] {
+export function explainSample(
+  rules: readonly RouteRule[],
+  sample: string,
+  pathCase: PathCase = 'sensitive',
+  decideWith?: { asking: Asking; settings: Record<string, unknown> },
+): string[] {
   const request = parseSample(sample);
   if (typeof request === 'string') return [`${sample}`, `  ✗ ${request}`];
   const shown = `${request.method} ${request.host ? `https://${request.host}` : ''}${request.rawPath}`;
@@ -84,7 +100,38 @@ export function explainSample(rules: readonly RouteRule[], sample: string, pathC
   const lines = [path === request.rawPath ? shown : `${shown}  (normalized: ${path})`];
   lines.push(`  → ${ruleHeading(rule)}`);
   for (const line of ruleRequirements(rule)) lines.push(`    ${line}`);
+  if (decideWith) lines.push(`  decision: ${verdictText(rule, decideSample(rule, request.method, decideWith.asking, decideWith.settings))}`);
   return lines;
+}
+
+/**
+ * The worker's own decision (policy/decide.ts) for a browser page request by `asking`: a session with
+ * these claims (treated as the verified claims a sign-in produced), or nobody.
+ */
+export function decideSample(rule: RouteRule, method: string, asking: Asking, settings: Record<string, unknown> = {}): Verdict {
+  const claims = asking.claims ? (Object.assign(Object.create(null), asking.claims) as Record<string, unknown>) : undefined;
+  const principal: Principal | null = claims ? { via: 'session', sub: typeof claims['sub'] === 'string' ? claims['sub'] : '(no sub)', claims } : null;
+  const skew = Number(settings['CLOCK_SKEW'] ?? 30);
+  const navigation = (method === 'GET' || method === 'HEAD') && rule.auth !== 'api';
+  return decide(rule, principal, { preflight: false, navigation, network: asking.network }, Math.floor(Date.now() / 1000), Number.isFinite(skew) ? skew : 30, {
+    assumeEmailVerified: settings['OIDC_ASSUME_EMAIL_VERIFIED'] === 'true' || settings['OIDC_ASSUME_EMAIL_VERIFIED'] === true,
+  });
+}
+
+function verdictText(rule: RouteRule, verdict: Verdict): string {
+  const where = rule.index < 0 ? 'default rule' : `ROUTES[${rule.index}]`;
+  switch (verdict.action) {
+    case 'forward':
+      return `forward to the upstream (${rule.auth === 'public' ? 'public rule' : 'every condition holds'})`;
+    case 'sign-in':
+      return `sign in first (302 to the identity provider)${verdict.stepUp ? ', step-up' : ''}`;
+    case 'unauthenticated':
+      return `401 ${verdict.stepUp ? 'step_up_required' : 'unauthenticated'}`;
+    case 'forbidden':
+      return `403 forbidden by ${where} ${verdict.condition}: ${verdict.denied ? `not available ${verdict.missing}` : `requires ${verdict.missing}`}`;
+    case 'insufficient-scope':
+      return `403 insufficient_scope (${verdict.scopes.join(' ')})`;
+  }
 }
 
 function isGatewayPath(path: string): boolean {

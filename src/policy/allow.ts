@@ -11,14 +11,21 @@ import { emailVerified, forwardableGroups } from './identity';
 
 export type ClaimValue = string | number | boolean;
 
+/**
+ * How one claim is tested: equal to one of the listed values (a single configured value becomes a
+ * list of one), `{ present = true }` (any value but null), or `{ min = N }` (a JSON number ≥ N; the
+ * string "5" is not a number). No regular expressions: see README "Claim conditions".
+ */
+export type ClaimTest = readonly ClaimValue[] | { readonly present: true } | { readonly min: number };
+
 export interface Allow {
   /** Addresses as `local@domain`: local part exactly as configured, domain ASCII-lower-cased. */
   readonly emails?: readonly string[];
   /** ASCII-lower-cased, no trailing dot; subdomains match only when listed themselves. */
   readonly email_domains?: readonly string[];
   readonly groups?: readonly string[];
-  /** Claim name → accepted values (a single configured value becomes a list of one). */
-  readonly claims?: Readonly<Record<string, readonly ClaimValue[]>>;
+  /** Claim name → its test. */
+  readonly claims?: Readonly<Record<string, ClaimTest>>;
 }
 
 export type AllowKey = 'emails' | 'email_domains' | 'groups' | 'claims';
@@ -61,7 +68,7 @@ export function checkAllow(allow: Allow | undefined, claims: Record<string, unkn
     for (const name of Object.keys(allow.claims)) {
       const accepted = allow.claims[name]!;
       const actual = Object.hasOwn(claims, name) ? claims[name] : undefined;
-      if (!claimMatches(actual, accepted)) wrong.push(`claim "${name}" with ${accepted.length > 1 ? 'one of the values' : 'the value'} ${accepted.map(show).join(', ')}`);
+      if (!claimMatches(actual, accepted)) wrong.push(claimText(name, accepted));
     }
     if (wrong.length > 0) need('claims', wrong.join(' and '));
   }
@@ -94,9 +101,18 @@ function hasGroup(claim: unknown, allowed: readonly string[]): boolean {
 }
 
 /** The claim equals an accepted value, or is an array containing one. Strict equality: no coercion. */
-function claimMatches(actual: unknown, accepted: readonly ClaimValue[]): boolean {
-  if (Array.isArray(actual)) return actual.some((item) => isClaimValue(item) && accepted.includes(item));
-  return isClaimValue(actual) && accepted.includes(actual);
+export function claimMatches(actual: unknown, test: ClaimTest): boolean {
+  if ('present' in test) return actual !== undefined && actual !== null;
+  if ('min' in test) return typeof actual === 'number' && Number.isFinite(actual) && actual >= test.min;
+  if (Array.isArray(actual)) return actual.some((item) => isClaimValue(item) && test.includes(item));
+  return isClaimValue(actual) && test.includes(actual);
+}
+
+/** What a claim test asks for, in the words of the 403 page (configured values only, never the user's). */
+export function claimText(name: string, test: ClaimTest): string {
+  if ('present' in test) return `claim "${name}"`;
+  if ('min' in test) return `claim "${name}" of at least ${test.min}`;
+  return `claim "${name}" with ${test.length > 1 ? 'one of the values' : 'the value'} ${test.map(show).join(', ')}`;
 }
 
 export function isClaimValue(value: unknown): value is ClaimValue {

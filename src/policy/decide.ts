@@ -1,4 +1,5 @@
-import { checkAllow, type AllowOptions } from './allow';
+import type { AllowOptions } from './allow';
+import { checkNetworkDeny, checkPolicy, type NetworkFacts } from './conditions';
 import type { RouteRule } from './rules';
 
 /**
@@ -11,6 +12,8 @@ export interface Principal {
   claims: Record<string, unknown>;
   /** Bearer tokens only: the scopes the token carries. */
   scopes?: readonly string[];
+  /** The identity provider that signed the user in or issued the token (absent: `default`). */
+  idp?: string;
 }
 
 export interface RequestFacts {
@@ -18,6 +21,8 @@ export interface RequestFacts {
   preflight: boolean;
   /** A page navigation that can be redirected to sign in (GET/HEAD from a browser, not a program). */
   navigation: boolean;
+  /** CF-Connecting-IP and `request.cf` (conditions.ts networkFacts); absent = nothing known. */
+  network?: NetworkFacts;
 }
 
 /** What a rule with `acr_values` / `max_age` asks of the sign-in. */
@@ -32,15 +37,20 @@ export type Verdict =
   | { action: 'forward'; principal: Principal | null }
   | { action: 'sign-in'; stepUp?: StepUp }
   | { action: 'unauthenticated'; stepUp?: StepUp }
-  | { action: 'forbidden'; missing: string }
+  /** `missing` completes "this page requires …" (allow) or "is not available …" (`denied`); `condition` names it for operators. */
+  | { action: 'forbidden'; missing: string; condition: string; denied: boolean }
   | { action: 'insufficient-scope'; scopes: readonly string[] };
 
 /**
  * The whole access decision for one request, in the order a reader would check it:
  * preflight pass-through, public routes, who is asking, how recently and strongly they signed in,
- * whether the rule's `allow` holds, and (bearer tokens) whether the token's scopes suffice.
+ * whether the rule's policy holds (deny, allow, allow_any), and (bearer tokens) whether the token's scopes suffice.
  */
 export function decide(rule: RouteRule, principal: Principal | null, request: RequestFacts, now: number, clockSkew: number, allowOptions: AllowOptions = {}): Verdict {
+  // A denied network is refused before anything else: not even a preflight or a sign-in for it.
+  const network = request.network ?? {};
+  const denied = checkNetworkDeny(rule, network);
+  if (!denied.ok) return { action: 'forbidden', missing: denied.missing, condition: denied.condition, denied: true };
   if (request.preflight && rule.cors_preflight === 'pass') return { action: 'forward', principal: null };
   if (rule.auth === 'public') return { action: 'forward', principal };
 
@@ -53,6 +63,13 @@ export function decide(rule: RouteRule, principal: Principal | null, request: Re
     return stepUp ? { action: 'sign-in', stepUp: { ...stepUp, reauthenticate: false } } : { action: 'sign-in' };
   }
 
+  // A rule naming its IdPs is not satisfied by a session from another (README "Several identity
+  // providers"): browsers sign in with an allowed one, everything else is refused.
+  if (rule.idps && !rule.idps.includes(principal.idp ?? 'default')) {
+    if (rule.auth === 'session' && request.navigation && principal.via === 'session') return { action: 'sign-in' };
+    return { action: 'forbidden', missing: `a sign-in with ${rule.idps.join(' or ')}`, condition: 'idps', denied: false };
+  }
+
   const stepUp = stepUpNeeded(rule, principal.claims, now, clockSkew);
   if (stepUp) {
     return rule.auth === 'session' && request.navigation && principal.via === 'session'
@@ -60,8 +77,8 @@ export function decide(rule: RouteRule, principal: Principal | null, request: Re
       : { action: 'unauthenticated', stepUp };
   }
 
-  const allowed = checkAllow(rule.allow, principal.claims, allowOptions);
-  if (!allowed.ok) return { action: 'forbidden', missing: allowed.missing };
+  const allowed = checkPolicy(rule, principal.claims, network, allowOptions);
+  if (!allowed.ok) return { action: 'forbidden', missing: allowed.missing, condition: allowed.condition, denied: allowed.denied };
 
   if (principal.via === 'bearer' && rule.scopes) {
     const have = new Set(principal.scopes ?? []);

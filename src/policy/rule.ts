@@ -1,4 +1,4 @@
-import type { Allow } from './allow';
+import type { Conditions } from './conditions';
 import type { PathMatcher } from './glob';
 
 /** One route rule as the gateway uses it (parsed and compiled by rules.ts, matched by match.ts). */
@@ -22,7 +22,12 @@ export interface RouteRule {
   readonly auth: AuthMode;
   /** Origin (plus optional base path) this rule forwards to instead of UPSTREAM_URL. Copy before changing. */
   readonly upstream?: URL;
-  readonly allow?: Allow;
+  /** Every condition must hold (README "Policy: allow, deny, allow_any"). */
+  readonly allow?: Conditions;
+  /** Any condition that holds refuses (403), before `allow`. */
+  readonly deny?: Conditions;
+  /** At least one table must hold. */
+  readonly allow_any?: readonly Conditions[];
   /** Step-up: the session's `acr` must be one of these (in the order the IdP should prefer them). */
   readonly acr_values?: readonly string[];
   /** Step-up: the session's `auth_time` must be at most this many seconds old. */
@@ -37,6 +42,8 @@ export interface RouteRule {
   readonly pass_id_token?: true;
   /** Signed-in requests may use Cloudflare's cache like anonymous ones (proxy/forward.ts bypasses it otherwise). */
   readonly edge_cache?: 'allow';
+  /** The identity providers that may sign in on this rule (names in IDPS); unset = every one. */
+  readonly idps?: readonly string[];
   /** How this rule's origin reads letter case; unset = the site's `PATH_CASE`. */
   readonly path_case?: PathCase;
   /** `api` rules: DPoP-bound tokens only (RFC 9449); unset = "allowed" (Bearer or DPoP). */

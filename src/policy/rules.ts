@@ -1,5 +1,7 @@
 import * as v from 'valibot';
-import { canonicalDomain, isClaimValue, parseEmail, type Allow, type ClaimValue } from './allow';
+import { canonicalDomain, isClaimValue, parseEmail, type ClaimTest, type ClaimValue } from './allow';
+import { parseCidr, type Cidr } from './cidr';
+import { CONDITION_KEYS, NETWORK_KEYS, policyText } from './conditions';
 import { compileGlob, compilePattern, foldCase, type PathMatcher } from './glob';
 import { alwaysWinsOver } from './match';
 
@@ -20,8 +22,7 @@ export interface RouteProblem {
   message: string;
 }
 
-const RULE_KEYS = ['path', 'host', 'methods', 'auth', 'upstream', 'allow', 'acr_values', 'max_age', 'scopes', 'cors_preflight', 'pass_access_token', 'pass_id_token', 'edge_cache', 'path_case', 'dpop', 'cors_origins'];
-const ALLOW_KEYS = ['emails', 'email_domains', 'groups', 'claims'];
+const RULE_KEYS = ['path', 'host', 'methods', 'auth', 'upstream', 'allow', 'deny', 'allow_any', 'acr_values', 'max_age', 'scopes', 'cors_preflight', 'pass_access_token', 'pass_id_token', 'edge_cache', 'path_case', 'dpop', 'cors_origins', 'idps'];
 
 export function parseRoutes(raw: unknown): { rules: RouteRule[] } | { problems: RouteProblem[] } {
   if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) return { rules: [] };
@@ -155,6 +156,10 @@ function parseOrigin(raw: string): string | Bad {
   return raw;
 }
 
+function parseIdpName(raw: string): string | Bad {
+  return /^[a-z][a-z0-9-]{0,31}$/.test(raw) ? raw : new Bad('expected the name of an identity provider in IDPS, such as "corp"');
+}
+
 /** RFC 6749 3.3 scope-token. */
 function parseScope(raw: string): string | Bad {
   return /^[\x21\x23-\x5B\x5D-\x7E]+$/.test(raw) ? raw : new Bad('expected a scope such as read:orders (no spaces or quotes)');
@@ -177,13 +182,13 @@ const acrValues = v.pipe(
  */
 const claimsTable = v.pipe(
   v.unknown(),
-  v.rawTransform<unknown, Record<string, readonly ClaimValue[]>>(({ dataset, addIssue, NEVER }) => {
+  v.rawTransform<unknown, Record<string, ClaimTest>>(({ dataset, addIssue, NEVER }) => {
     const table = dataset.value;
     if (typeof table !== 'object' || table === null || Array.isArray(table)) {
       addIssue({ message: 'expected a table of claim = value or claim = [values], e.g. { dept = "eng" }' });
       return NEVER;
     }
-    const out: Record<string, readonly ClaimValue[]> = Object.create(null);
+    const out: Record<string, ClaimTest> = Object.create(null);
     const names = Object.keys(table);
     if (names.length === 0) addIssue({ message: 'is empty; name at least one claim, or remove the key' });
     for (const name of names) {
@@ -192,6 +197,12 @@ const claimsTable = v.pipe(
         addIssue({ message, path: [{ type: 'object', origin: 'value', input: table as Record<string, unknown>, key: name, value }] });
       if (!NO_CONTROL.test(name)) {
         at('claim names must not be empty or contain control characters');
+        continue;
+      }
+      if (isTable(value)) {
+        const test = claimOperator(value as Record<string, unknown>);
+        if (test) out[name] = test;
+        else at(`expected a string, number or boolean, a list of them, { present = true } or { min = <number> }`);
         continue;
       }
       const values = Array.isArray(value) ? value : [value];
@@ -203,10 +214,36 @@ const claimsTable = v.pipe(
   }),
 );
 
+/**
+ * The operators safe on untrusted claim values: presence and a numeric lower bound. Regular
+ * expressions are not offered (README "Claim conditions"): an unanchored one matches inside a value
+ * (`admin` in `not-admin`), and a backtracking one lets a claim's author spend the worker's CPU.
+ */
+function claimOperator(table: Record<string, unknown>): ClaimTest | undefined {
+  const keys = Object.keys(table);
+  if (keys.length !== 1) return undefined;
+  if (keys[0] === 'present' && table['present'] === true) return { present: true };
+  const min = table['min'];
+  if (keys[0] === 'min' && typeof min === 'number' && Number.isFinite(min)) return { min };
+  return undefined;
+}
+
+/** `203.0.113.0/24`, `2001:db8::/32` or one address (policy/cidr.ts: strict, one reading). */
+function parseRange(raw: string): Cidr | Bad {
+  const range = parseCidr(raw);
+  return 'problem' in range ? new Bad(range.problem) : range;
+}
+
+/** ISO 3166-1 alpha-2 as `request.cf.country` gives it (upper case), plus Cloudflare's `T1` (Tor). */
+function parseCountry(raw: string): string | Bad {
+  return /^(?:[A-Za-z]{2}|T1)$/.test(raw) ? raw.toUpperCase() : new Bad('expected a two-letter country code such as "DE" (ISO 3166-1 alpha-2), or "T1" for Tor');
+}
+
 /** valibot's object schemas accept arrays (keys "0", "1"…); a list where a table belongs is refused first. */
 const isTable = (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-const allowSchema = v.pipe(
+/** One condition table: `allow`, `deny`, or an entry of `allow_any` (policy/conditions.ts). */
+const conditionsSchema = v.pipe(
   v.unknown(),
   v.check(isTable, 'expected a table such as { groups = ["admins"] }'),
   v.strictObject(
@@ -215,10 +252,28 @@ const allowSchema = v.pipe(
       email_domains: v.optional(list(checked('expected a domain name', parseDomainSetting), 'expected a list of domain names', 'domain')),
       groups: v.optional(list(text('expected a group name'), 'expected a list of group names', 'group')),
       claims: v.optional(claimsTable),
+      ips: v.optional(list(checked('expected a CIDR range such as "203.0.113.0/24"', parseRange), 'expected a list of CIDR ranges such as ["203.0.113.0/24", "2001:db8::/32"]', 'range')),
+      countries: v.optional(list(checked('expected a country code such as "DE"', parseCountry), 'expected a list of country codes such as ["DE", "AT"]', 'country')),
+      asns: v.optional(
+        list(
+          v.pipe(v.number('expected an AS number such as 13335'), v.integer('expected a whole AS number'), v.minValue(1, 'AS numbers start at 1'), v.maxValue(4294967295, 'AS numbers are at most 4294967295')),
+          'expected a list of AS numbers such as [13335]',
+          'AS number',
+        ),
+      ),
+      amr: v.optional(list(text('expected an authentication method such as "mfa"'), 'expected a list of authentication methods such as ["mfa"]', 'method')),
+      acr: v.optional(list(acrValue, 'expected a list of acr values', 'acr value')),
+      email_verified: v.optional(v.boolean('expected true or false')),
     },
     'expected a table such as { groups = ["admins"] }',
   ),
-  v.check((allow) => Object.values(allow).some((value) => value !== undefined), 'is empty; give at least one of emails, email_domains, groups, claims'),
+  v.check((table) => Object.values(table).some((value) => value !== undefined), `is empty; give at least one of ${CONDITION_KEYS.join(', ')}`),
+);
+const allowSchema = conditionsSchema;
+
+const allowAnySchema = v.pipe(
+  v.array(conditionsSchema, 'expected a list of condition tables, e.g. allow_any = [{ groups = ["admins"] }, { ips = ["10.0.0.0/8"] }]'),
+  v.nonEmpty('is empty; list at least one condition table, or remove the key'),
 );
 
 const ruleSchema = v.pipe(
@@ -232,6 +287,8 @@ const ruleSchema = v.pipe(
       auth: v.picklist(AUTH_MODES, 'expected "public", "session" or "api"'),
       upstream: v.optional(checked('expected a URL such as https://legacy.example.com', parseUpstream)),
       allow: v.optional(allowSchema),
+      deny: v.optional(conditionsSchema),
+      allow_any: v.optional(allowAnySchema),
       acr_values: v.optional(acrValues),
       max_age: v.optional(
         v.pipe(
@@ -247,6 +304,8 @@ const ruleSchema = v.pipe(
       pass_id_token: v.optional(v.literal(true, 'expected true (or leave it out)')),
       path_case: v.optional(v.picklist(PATH_CASES, 'expected "sensitive" or "insensitive" (for origins that ignore letter case, such as IIS)')),
       edge_cache: v.optional(v.literal('allow', 'the only accepted value is "allow"')),
+      // IdP names (config/idps.ts); config/index.ts checks that each is configured.
+      idps: v.optional(list(checked('expected an IdP name', parseIdpName), 'expected a list of IdP names such as ["corp"]', 'IdP')),
       dpop: v.optional(v.picklist(['allowed', 'required'], 'expected "allowed" (Bearer or DPoP tokens) or "required" (DPoP-bound tokens only)')),
       cors_origins: v.optional(list(checked('expected an origin such as https://app.example.com', parseOrigin), 'expected a list of origins such as ["https://app.example.com"]', 'origin')),
     },
@@ -264,6 +323,13 @@ function buildRule(index: number, input: RuleInput, problems: RouteProblem[]): R
   if (input.auth === 'public') {
     const pointless = 'means nothing on a public rule (everyone gets through); remove it or use auth = "session"';
     if (input.allow) at('allow', pointless);
+    if (input.allow_any) at('allow_any', pointless);
+    // The connection can be refused on a public rule; a user cannot be judged where nobody signs in.
+    for (const key of Object.keys(input.deny ?? {})) {
+      if (input.deny![key as keyof typeof input.deny] !== undefined && !NETWORK_KEYS.includes(key as (typeof NETWORK_KEYS)[number])) {
+        at(`deny.${key}`, `means nothing on a public rule (nobody signs in there); only ${NETWORK_KEYS.join(', ')} can refuse here`);
+      }
+    }
     if (input.acr_values) at('acr_values', pointless);
     if (input.max_age !== undefined) at('max_age', pointless);
     if (input.cors_preflight) at('cors_preflight', 'is not needed on a public rule: preflights already pass');
@@ -279,6 +345,8 @@ function buildRule(index: number, input: RuleInput, problems: RouteProblem[]): R
   if (input.methods) rule.methods = Object.freeze(input.methods);
   if (input.upstream) rule.upstream = input.upstream;
   if (input.allow) rule.allow = Object.freeze(withoutUndefined(input.allow));
+  if (input.deny) rule.deny = Object.freeze(withoutUndefined(input.deny));
+  if (input.allow_any) rule.allow_any = Object.freeze(input.allow_any.map((table) => Object.freeze(withoutUndefined(table))));
   if (input.acr_values) rule.acr_values = Object.freeze(input.acr_values);
   if (input.max_age !== undefined) rule.max_age = input.max_age;
   if (input.scopes) rule.scopes = Object.freeze(input.scopes);
@@ -287,6 +355,7 @@ function buildRule(index: number, input: RuleInput, problems: RouteProblem[]): R
   if (input.pass_id_token) rule.pass_id_token = input.pass_id_token;
   if (input.path_case) rule.path_case = input.path_case;
   if (input.edge_cache) rule.edge_cache = input.edge_cache;
+  if (input.idps) rule.idps = Object.freeze(input.idps);
   if (input.dpop) rule.dpop = input.dpop;
   if (input.cors_origins) rule.cors_origins = Object.freeze(input.cors_origins);
   return Object.freeze(rule);
@@ -335,6 +404,7 @@ function identity(rule: RouteRule): string {
     sorted(rule.allow?.email_domains),
     sorted(rule.allow?.groups),
     claims ? Object.keys(claims).sort().map((name) => [name, claims[name]]) : null,
+    policyText(rule),
     rule.acr_values ?? null,
     rule.max_age ?? null,
     sorted(rule.scopes),
@@ -343,6 +413,7 @@ function identity(rule: RouteRule): string {
     rule.pass_id_token ?? null,
     rule.path_case ?? null,
     rule.edge_cache ?? null,
+    sorted(rule.idps),
     rule.dpop ?? null,
     sorted(rule.cors_origins),
   ]);
@@ -356,9 +427,11 @@ function describeIssue(index: number, issue: v.BaseIssue<unknown>): RouteProblem
   for (const item of path) key += keySegment(item.key);
   const last = path[path.length - 1];
   if (issue.type === 'strict_object' && issue.expected === 'never' && last) {
-    const inAllow = path.length >= 2 && path[path.length - 2]!.key === 'allow';
-    const known = inAllow ? ALLOW_KEYS : RULE_KEYS;
-    return { key, message: `is not ${inAllow ? 'an allow' : 'a rule'} key; expected one of: ${known.join(', ')}` };
+    // A condition table: `allow`, `deny`, or `allow_any[i]`.
+    const parent = path.length >= 2 ? path[path.length - 2]!.key : undefined;
+    const table = parent === 'allow' || parent === 'deny' ? parent : typeof parent === 'number' && path.length >= 3 && path[path.length - 3]!.key === 'allow_any' ? 'allow_any' : undefined;
+    if (table) return { key, message: `is not ${table === 'deny' ? 'a deny' : `an ${table}`} key; expected one of: ${CONDITION_KEYS.join(', ')}` };
+    return { key, message: `is not a rule key; expected one of: ${RULE_KEYS.join(', ')}` };
   }
   if (issue.input === undefined && path.length > 0) return { key, message: `is required (${issue.message})` };
   return { key, message: issue.message };
