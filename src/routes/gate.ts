@@ -6,9 +6,7 @@ import { judgeRequest } from '../policy/readings';
 import { decide, type Principal, type StepUp } from '../policy/decide';
 import { networkFacts } from '../policy/conditions';
 import type { RouteRule } from '../policy/rules';
-import { bearerToken, invalidToken } from '../oidc/access-token';
-import { verifyBearerAtIdps } from '../oidc/bearer-idps';
-import { DEFAULT_IDP, withIdp } from '../config/idps';
+import { bearerToken, invalidToken, verifyBearer } from '../oidc/access-token';
 import { forward } from '../proxy/forward';
 import { relayWebSocket, type SocketWatch } from '../proxy/websocket';
 import { watchSession, watchUntil } from '../lifecycle/watch';
@@ -67,23 +65,21 @@ async function gate(ctx: RequestContext, path: string, rule: RouteRule): Promise
     const token = rule.auth === 'api' ? bearerToken(ctx.request) : null;
     if (token === undefined) throw invalidToken('the Authorization header is malformed');
     if (token) {
-      principal = await verifyBearerAtIdps(ctx.config, rule.idps, token, ctx.now);
+      principal = await verifyBearer(await ctx.provider(), ctx.config, token, ctx.now);
       bearer = token;
     } else {
       // A public page must not fail because KV cannot be read (or, below, the IdP is down): without a
       // readable, fresh session it is simply anonymous. Other routes answer 503 rather than guess.
       current = rule.auth === 'public' ? await currentSession(ctx).catch(anonymous) : await currentSession(ctx);
-      // A session from an IdP no longer configured names nobody: sign in again.
-      if (current && !withIdp(ctx.config, current.session.idp)) current = null;
       if (current) current = rule.auth === 'public' ? await keepFresh(ctx, current).catch(() => null) : await keepFresh(ctx, current);
-      if (current) principal = { via: 'session', sub: current.session.sub, claims: current.session.claims, idp: current.session.idp ?? DEFAULT_IDP };
+      if (current) principal = { via: 'session', sub: current.session.sub, claims: current.session.claims };
     }
   }
 
   const navigation = (method === 'GET' || method === 'HEAD') && !wantsJson(ctx.request) && rule.auth !== 'api';
   // Only CF-Connecting-IP and request.cf: X-Forwarded-For, True-Client-IP & co. are the client's to write.
   const network = networkFacts(headers.get('cf-connecting-ip'), ctx.request.cf);
-  const verdict = decide(rule, principal, { preflight, navigation, network }, ctx.now, ctx.config.clockSkew, (principal && withIdp(ctx.config, principal.idp)) || ctx.config);
+  const verdict = decide(rule, principal, { preflight, navigation, network }, ctx.now, ctx.config.clockSkew, ctx.config);
   switch (verdict.action) {
     case 'forward': {
       if (current && verdict.principal) touchIfDue(ctx, current);
@@ -108,7 +104,7 @@ async function gate(ctx: RequestContext, path: string, rule: RouteRule): Promise
       return response.webSocket ? relayWebSocket(response, socketWatch(ctx, verdict.principal ? current : null, bearer ? verdict.principal : null)) : response;
     }
     case 'sign-in':
-      return startSignIn(ctx, returnPath(ctx, path), staleCookie(ctx, current), verdict.stepUp, rule.idps);
+      return startSignIn(ctx, returnPath(ctx, path), staleCookie(ctx, current), verdict.stepUp);
     case 'unauthenticated':
       throw unauthenticated(ctx, rule, path, current, verdict.stepUp);
     case 'forbidden':
