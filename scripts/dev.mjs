@@ -4,6 +4,9 @@
 // Every secret below is a DEMO-ONLY value, public in this repository. Never reuse one.
 
 
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startDemoSite } from './demo-site.mjs';
 import { startIdp } from './idp.mjs';
 import { killWranglerGroup, spawnWranglerDev, stopWranglerDev } from './wrangler-dev.mjs';
@@ -22,6 +25,11 @@ const SESSION_SECRET = 'ZWRnZWdhdGUtZGVtby1vbmx5LW5vdC1hLXNlY3JldCE';
 const STOP_GRACE_MS = 5000;
 
 const gatewayOrigins = [`http://${HOST}:${GATEWAY_PORT}`, `http://localhost:${GATEWAY_PORT}`];
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** wrangler's process group of the last `npm run dev`, so that a hard-killed run leaves no orphan behind. */
+const PID_FILE = join(ROOT, '.wrangler', 'edgegate-dev.pid');
+stopOrphan();
 
 const idp = await startIdp({
   port: IDP_PORT,
@@ -45,8 +53,9 @@ const site = await startDemoSite({ port: DEMO_PORT, host: HOST }).catch(async (e
   return fail(`demo site could not start on ${HOST}:${DEMO_PORT}`, error);
 });
 
+/** What the demo needs; a value set in `.dev.vars` wins (wrangler's `--var` would silently override it). */
 /** @type {Record<string, string>} */
-const vars = {
+const demoVars = {
   OIDC_ISSUER: idp.issuer,
   OIDC_CLIENT_ID: CLIENT_ID,
   OIDC_CLIENT_SECRET: CLIENT_SECRET,
@@ -54,12 +63,18 @@ const vars = {
   UPSTREAM_URL: site.url,
   DEV_ALLOW_HTTP: 'true',
 };
+const own = devVarsKeys();
+/** @type {Record<string, string>} */
+const vars = Object.fromEntries(Object.entries(demoVars).filter(([name]) => !own.has(name)));
 
 console.log(`local IdP   ${idp.issuer}  (client ${CLIENT_ID})`);
 console.log(`demo site   ${site.url}`);
+console.log(`dev sets    ${Object.keys(vars).join(', ') || 'nothing'} (demo values)`);
+if (own.size > 0) console.log(`.dev.vars   ${[...own].join(', ')} (yours, respected)`);
 console.log(`gateway     starting wrangler dev on http://${HOST}:${GATEWAY_PORT}/ …`);
 
 const wrangler = spawnWranglerDev({ host: HOST, port: GATEWAY_PORT, vars, stdio: 'inherit' });
+rememberGroup(wrangler.pid);
 
 let stopping = false;
 
@@ -101,8 +116,51 @@ async function shutdown(code, reason) {
   stopping = true;
   if (reason) console.error(`dev: ${reason}; stopping.`);
   await stopWranglerDev(wrangler, STOP_GRACE_MS);
+  rmSync(PID_FILE, { force: true });
   await Promise.allSettled([idp.close(), site.close()]);
   process.exit(code);
+}
+
+/** Names set in `.dev.vars` (KEY=VALUE lines, as wrangler reads them). */
+function devVarsKeys() {
+  const file = join(ROOT, '.dev.vars');
+  if (!existsSync(file)) return new Set();
+  const names = readFileSync(file, 'utf8')
+    .split(/\r?\n/)
+    .map((line) => /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=/.exec(line)?.[1])
+    .filter((name) => name !== undefined);
+  return new Set(names);
+}
+
+/** @param {number | undefined} pid */
+function rememberGroup(pid) {
+  if (pid === undefined) return;
+  mkdirSync(dirname(PID_FILE), { recursive: true });
+  writeFileSync(PID_FILE, String(pid));
+}
+
+/**
+ * A previous `npm run dev` killed outright (SIGKILL, a closed terminal) cannot stop its wrangler: its
+ * process group is ended here, if it still runs wrangler, before the port is taken again.
+ */
+function stopOrphan() {
+  if (!existsSync(PID_FILE)) return;
+  const pid = Number(readFileSync(PID_FILE, 'utf8').trim());
+  rmSync(PID_FILE, { force: true });
+  if (!Number.isInteger(pid) || pid <= 1) return;
+  let command = '';
+  try {
+    command = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return; // gone (or no /proc: nothing to check it against, so nothing is signalled)
+  }
+  if (!command.includes('wrangler')) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+    console.log(`dev: stopped wrangler left running by an earlier npm run dev (process group ${pid})`);
+  } catch {
+    // Already gone.
+  }
 }
 
 /**
