@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import type { Env } from './env';
 import { GatewayError } from './http/errors';
 import { errorResponse } from './http/respond';
+import { rateLimiterOf, takeRate } from './http/rate-limit';
 import { createContext, type RequestContext } from './context';
 import { sessionStoreFor } from './lifecycle/coordinated';
 import { handleCallback } from './routes/callback';
@@ -25,6 +26,21 @@ app.use('*', async (c, next) => {
   c.set('ctx', createContext(c.req.raw, c.env, (promise) => c.executionCtx.waitUntil(promise), sessionStoreFor));
   await next();
 });
+
+// Endpoints anyone can call without a session: limited per client when RATE_LIMITER is bound (http/rate-limit.ts).
+for (const [path, scope] of [
+  ['/_auth/login', 'login'],
+  ['/_auth/callback', 'callback'],
+  ['/_auth/callback/*', 'callback'],
+  ['/_auth/backchannel-logout', 'logout'],
+  ['/_auth/frontchannel-logout', 'logout'],
+  ['/_auth/ssf', 'ssf'],
+] as const) {
+  app.use(path, async (c, next) => {
+    await takeRate(rateLimiterOf(c.env), scope, c.req.raw);
+    await next();
+  });
+}
 
 app.get('/_auth/login', (c) => handleLogin(c.var.ctx));
 // GET for response_mode=query, POST for form_post; the handler accepts only the configured one.

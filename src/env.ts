@@ -4,5 +4,7 @@
  */
 export interface Env {
   SESSIONS: KVNamespace;
+  /** Optional Workers Rate Limiting binding (http/rate-limit.ts reads it defensively). */
+  RATE_LIMITER?: unknown;
   [key: string]: unknown;
 }

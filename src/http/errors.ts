@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'upstream_unreachable'
   | 'upstream_timeout'
   | 'busy'
+  | 'rate_limited'
   | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -58,6 +59,8 @@ const STATUS: Record<ErrorCode, number> = {
   upstream_unreachable: 503,
   upstream_timeout: 504,
   busy: 503,
+  // RFC 6585 4, with Retry-After (http/rate-limit.ts).
+  rate_limited: 429,
   internal: 500,
 };
 
@@ -88,6 +91,7 @@ const TITLES: Record<ErrorCode, string> = {
   upstream_unreachable: 'Site unavailable',
   upstream_timeout: 'Site did not answer in time',
   busy: 'Too busy right now',
+  rate_limited: 'Too many requests',
   internal: 'Internal error',
 };
 
