@@ -37,6 +37,7 @@ export async function userAssertion(keys: AssertionKeys, identity: Identity, req
     ...(identity.email ? { email: identity.email } : {}),
     ...(identity.name ? { name: identity.name } : {}),
     ...(identity.groups ? { groups: identity.groups } : {}),
+    ...(identity.idp ? { idp: identity.idp } : {}),
     htm: request.method,
     htu: request.htu,
   })

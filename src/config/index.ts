@@ -10,6 +10,7 @@ import { parseClaimHeaders } from './claim-headers';
 import type { JWK } from 'jose';
 import { parseAuthParams } from '../oidc/auth-params';
 import { protocolSettings, type ProtocolSettings } from '../oidc/flow';
+import { idpKey, isIdpSecretKey, parseIdps, type Idp, type IdpEntry } from './idps';
 import {
   KNOWN_KEYS,
   NOT_YET_SUPPORTED,
@@ -21,6 +22,17 @@ import {
 
 /** Response type and mode, PAR, silent re-authentication and extra parameters: src/oidc/flow.ts. */
 export interface Config extends ProtocolSettings {
+  /**
+   * The IdP whose settings the IdP fields below hold (config/idps.ts `withIdp` gives the view of
+   * another): `default` without IDPS, else the first of IDPS.
+   */
+  idp: string;
+  /** Every identity provider (IDPS, or one `default` from the OIDC_* settings). */
+  idps: readonly Idp[];
+  /** IDPS is set: the upstream is told which IdP signed the user in (X-User-Idp). */
+  idpsConfigured: boolean;
+  /** USER_IDP_QUALIFIED: X-User is `<idp>:<user>`. */
+  userIdpQualified: boolean;
   /** Exactly as configured: the IdP's discovery `issuer` must equal it character for character. */
   issuer: string;
   clientId: string;
@@ -77,6 +89,8 @@ export interface Config extends ProtocolSettings {
   /** API_RESOURCE_NAME / API_DOCUMENTATION_URL: `resource_name` / `resource_documentation` of the RFC 9728 metadata. */
   apiResourceName: string | undefined;
   apiDocumentationUrl: string | undefined;
+  /** API_DPOP_NONCE: DPoP proofs must carry a server nonce (RFC 9449 9). */
+  apiDpopNonce: boolean;
 }
 
 /** SSF_ISSUER, SSF_JWKS_URI, SSF_AUDIENCE (README "Shared Signals (CAEP)"). */
@@ -151,7 +165,7 @@ export function parseConfig(env: Record<string, unknown>): { config: Config } | 
   const problems: ConfigProblem[] = [];
 
   for (const key of Object.keys(env)) {
-    if (KNOWN_KEYS.has(key)) continue;
+    if (KNOWN_KEYS.has(key) || isIdpSecretKey(key)) continue;
     if (NOT_YET_SUPPORTED.has(key)) {
       problems.push({ key, message: 'is not supported by this version of edgegate; remove it' });
     } else if (OUR_PREFIXES.some((prefix) => key.startsWith(prefix))) {
@@ -161,11 +175,14 @@ export function parseConfig(env: Record<string, unknown>): { config: Config } | 
 
   const routes = parseRoutes(env['ROUTES']);
   if ('problems' in routes) problems.push(...routes.problems);
-  const authParams = parseAuthParams(env['OIDC_AUTH_PARAMS']);
-  if ('problems' in authParams) problems.push(...authParams.problems);
   const claimHeaders = parseClaimHeaders(env['CLAIM_HEADERS']);
   if ('problem' in claimHeaders) problems.push({ key: 'CLAIM_HEADERS', message: claimHeaders.problem });
 
+  const withoutIdps = env['IDPS'] === undefined || env['IDPS'] === null || env['IDPS'] === '';
+  // Optional in the schema only because IDPS may name the IdPs instead.
+  for (const key of ['OIDC_ISSUER', 'OIDC_CLIENT_ID'] as const) {
+    if (withoutIdps && env[key] === undefined) problems.push({ key, message: 'is required' });
+  }
   const parsed = v.safeParse(settingsSchema, env);
   if (!parsed.success) {
     for (const issue of parsed.issues) {
@@ -176,6 +193,9 @@ export function parseConfig(env: Record<string, unknown>): { config: Config } | 
     return { problems };
   }
   const s = parsed.output;
+  if (problems.some((p) => p.message === 'is required' && (p.key === 'OIDC_ISSUER' || p.key === 'OIDC_CLIENT_ID'))) return { problems };
+  const entries = parseIdps(env, s);
+  if ('problems' in entries) return { problems: [...problems, ...entries.problems] };
 
   const sessions = env['SESSIONS'] as KVNamespace | undefined;
   if (!sessions || typeof sessions.get !== 'function' || typeof sessions.put !== 'function') {
@@ -197,29 +217,24 @@ export function parseConfig(env: Record<string, unknown>): { config: Config } | 
     }
   });
 
-  const issuerUrl = new URL(s.OIDC_ISSUER);
-  const issuerIsLoopback = isLoopbackHost(issuerUrl.hostname);
+  // Every IdP on loopback, or none of the relaxation: one remote IdP makes it a real deployment.
+  const issuerIsLoopback = entries.idps.every((idp) => isLoopbackHost(new URL(idp.settings.OIDC_ISSUER).hostname));
   if (s.DEV_ALLOW_HTTP && !issuerIsLoopback) {
     log('warn', 'dev_allow_http_ignored', { reason: 'DEV_ALLOW_HTTP is honoured only for a loopback issuer' });
   }
   const devAllowHttp = s.DEV_ALLOW_HTTP && issuerIsLoopback;
-  if (issuerUrl.protocol !== 'https:' && !devAllowHttp) {
-    problems.push({ key: 'OIDC_ISSUER', message: 'must be an https:// URL (plain http only for a local demo: DEV_ALLOW_HTTP = "true" with a loopback issuer)' });
+  const idps = entries.idps.map((entry) => idpFrom(entry, devAllowHttp, problems));
+  const first = idps[0]!;
+  for (const rule of 'rules' in routes ? routes.rules : []) {
+    for (const name of rule.idps ?? []) {
+      if (!idps.some((idp) => idp.name === name)) problems.push({ key: `ROUTES[${rule.index}].idps`, message: `names "${name}", which is not an identity provider here (${idps.map((idp) => idp.name).join(', ')})` });
+    }
   }
   const ssf = ssfSettings(s, devAllowHttp, problems);
   if (s.UPSTREAM_URL && new URL(s.UPSTREAM_URL).protocol !== 'https:' && !isLoopbackHost(new URL(s.UPSTREAM_URL).hostname)) {
     log('warn', 'upstream_plain_http', { reason: 'UPSTREAM_URL uses http://; identity headers travel unencrypted to the origin' });
   }
 
-  const needsSecret = s.OIDC_CLIENT_AUTH.startsWith('client_secret');
-  if (needsSecret && !s.OIDC_CLIENT_SECRET) {
-    problems.push({ key: 'OIDC_CLIENT_SECRET', message: `is required for OIDC_CLIENT_AUTH = ${s.OIDC_CLIENT_AUTH} (wrangler secret put OIDC_CLIENT_SECRET)` });
-  }
-  if (s.OIDC_CLIENT_AUTH === 'private_key_jwt' && !s.OIDC_CLIENT_KEY) {
-    problems.push({ key: 'OIDC_CLIENT_KEY', message: 'is required for OIDC_CLIENT_AUTH = private_key_jwt (a private JWK or PKCS#8 PEM)' });
-  }
-  const protocol = protocolSettings(s, 'params' in authParams ? authParams.params : []);
-  problems.push(...protocol.problems);
   const assertion = s.ASSERTION_KEY ? parseAssertionKeys(s.ASSERTION_KEY) : undefined;
   if (assertion && 'problem' in assertion) problems.push({ key: 'ASSERTION_KEY', message: assertion.problem });
 
@@ -229,19 +244,17 @@ export function parseConfig(env: Record<string, unknown>): { config: Config } | 
 
   if (problems.length > 0) return { problems };
 
+  const { name: _name, displayName: _display, emailDomains: _domains, fromIdps: _from, ...firstFields } = first;
   return {
     config: {
-      issuer: s.OIDC_ISSUER,
-      clientId: s.OIDC_CLIENT_ID,
-      clientSecret: s.OIDC_CLIENT_SECRET,
-      clientKey: s.OIDC_CLIENT_KEY,
-      clientAuth: s.OIDC_CLIENT_AUTH,
-      scopes: s.OIDC_SCOPES,
-      idTokenAlgs: s.OIDC_ID_TOKEN_ALGS,
+      ...firstFields,
+      idp: first.name,
+      idps,
+      idpsConfigured: !withoutIdps,
+      userIdpQualified: s.USER_IDP_QUALIFIED,
       sessionSecrets: secrets.map((secret) => utf8.encode(secret)),
       upstream: s.UPSTREAM_URL ? new URL(s.UPSTREAM_URL) : undefined,
       userClaim: s.USER_CLAIM,
-      assumeEmailVerified: s.OIDC_ASSUME_EMAIL_VERIFIED,
       idleTtl: s.SESSION_IDLE_TTL,
       maxTtl: s.SESSION_MAX_TTL,
       sessionCacheTtl: s.SESSION_CACHE_TTL,
@@ -256,7 +269,6 @@ export function parseConfig(env: Record<string, unknown>): { config: Config } | 
       refreshMargin: s.REFRESH_MARGIN,
       idpOutageGrace: s.IDP_OUTAGE_GRACE,
       sessionOutlivesTokens: s.SESSION_OUTLIVES_TOKENS,
-      apiAudience: s.API_AUDIENCE,
       routes: 'rules' in routes ? routes.rules : [],
       assertionKeys: assertion && 'jwks' in assertion ? assertion.jwks : undefined,
       assertionAudience: s.ASSERTION_AUDIENCE,
@@ -268,8 +280,49 @@ export function parseConfig(env: Record<string, unknown>): { config: Config } | 
       ssf,
       apiResourceName: s.API_RESOURCE_NAME,
       apiDocumentationUrl: s.API_DOCUMENTATION_URL,
-      ...protocol.settings,
+      apiDpopNonce: s.API_DPOP_NONCE,
     },
+  };
+}
+
+/**
+ * One IdP with every check the single one gets (https issuer, client authentication, flow, auth
+ * params); problems name the IdP's own key (`IDPS[corp].response_mode`, `OIDC_CLIENT_SECRET_CORP`).
+ */
+function idpFrom(entry: IdpEntry, devAllowHttp: boolean, problems: ConfigProblem[]): Idp {
+  const s = entry.settings;
+  const key = (name: string) => idpKey(entry, name);
+  if (new URL(s.OIDC_ISSUER).protocol !== 'https:' && !devAllowHttp) {
+    problems.push({ key: key('OIDC_ISSUER'), message: 'must be an https:// URL (plain http only for a local demo: DEV_ALLOW_HTTP = "true" with a loopback issuer)' });
+  }
+  const auth = key('OIDC_CLIENT_AUTH');
+  if (s.OIDC_CLIENT_AUTH.startsWith('client_secret') && !s.OIDC_CLIENT_SECRET) {
+    const secret = key('OIDC_CLIENT_SECRET');
+    problems.push({ key: secret, message: `is required for ${auth} = ${s.OIDC_CLIENT_AUTH} (wrangler secret put ${secret})` });
+  }
+  if (s.OIDC_CLIENT_AUTH === 'private_key_jwt' && !s.OIDC_CLIENT_KEY) {
+    problems.push({ key: key('OIDC_CLIENT_KEY'), message: `is required for ${auth} = private_key_jwt (a private JWK or PKCS#8 PEM)` });
+  }
+  const authParams = parseAuthParams(entry.authParams);
+  const rename = (problem: ConfigProblem) => ({ ...problem, key: entry.fromIdps ? problem.key.replace(/^OIDC_AUTH_PARAMS/, key('OIDC_AUTH_PARAMS')) : problem.key });
+  if ('problems' in authParams) problems.push(...authParams.problems.map(rename));
+  const protocol = protocolSettings(s, 'params' in authParams ? authParams.params : []);
+  problems.push(...protocol.problems.map((p) => ({ ...p, key: key(p.key) })));
+  return {
+    name: entry.name,
+    displayName: entry.displayName,
+    emailDomains: entry.emailDomains,
+    fromIdps: entry.fromIdps,
+    issuer: s.OIDC_ISSUER,
+    clientId: s.OIDC_CLIENT_ID,
+    clientSecret: s.OIDC_CLIENT_SECRET,
+    clientKey: s.OIDC_CLIENT_KEY,
+    clientAuth: s.OIDC_CLIENT_AUTH,
+    scopes: s.OIDC_SCOPES,
+    idTokenAlgs: s.OIDC_ID_TOKEN_ALGS,
+    apiAudience: s.API_AUDIENCE,
+    assumeEmailVerified: s.OIDC_ASSUME_EMAIL_VERIFIED,
+    ...protocol.settings,
   };
 }
 

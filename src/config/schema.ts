@@ -5,7 +5,7 @@ import { PATH_CASES } from '../policy/rules';
  * The raw settings as they arrive in `env`: TOML values may be numbers/booleans, `--var` and
  * `.dev.vars` values are strings, so scalar fields accept both and normalize here.
  */
-const text = v.pipe(v.string('expected a string'), v.trim(), v.nonEmpty('must not be empty'));
+export const text = v.pipe(v.string('expected a string'), v.trim(), v.nonEmpty('must not be empty'));
 
 const intFromEnv = (min: number, max: number) =>
   v.pipe(
@@ -18,7 +18,7 @@ const intFromEnv = (min: number, max: number) =>
     v.maxValue(max, `must be at most ${max}`),
   );
 
-const boolFromEnv = v.pipe(
+export const boolFromEnv = v.pipe(
   v.union([v.boolean(), v.picklist(['true', 'false', '1', '0', 'yes', 'no'])], 'expected "true" or "false"'),
   v.transform((value) => value === true || value === 'true' || value === '1' || value === 'yes'),
 );
@@ -32,7 +32,7 @@ function tryUrl(s: string): URL | null {
   }
 }
 
-const url = v.pipe(
+export const url = v.pipe(
   text,
   v.check((s) => tryUrl(s) !== null && /^https?:\/\//i.test(s), 'expected an absolute URL like https://idp.example.com'),
   v.check((s) => !tryUrl(s)?.search && !tryUrl(s)?.hash, 'must not contain a query or fragment'),
@@ -57,7 +57,7 @@ export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
 /** Asymmetric algorithms only: HS* with a public key is the classic algorithm-confusion attack. */
 export const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
 
-const algList = v.pipe(
+export const algList = v.pipe(
   text,
   v.transform((s) => s.split(/[\s,]+/).filter(Boolean)),
   v.check(
@@ -66,7 +66,7 @@ const algList = v.pipe(
   ),
 );
 
-const scopes = v.pipe(
+export const scopes = v.pipe(
   text,
   v.transform((s) => [...new Set(s.split(/\s+/).filter(Boolean))]),
   v.check((list) => list.includes('openid'), 'must include "openid"'),
@@ -76,8 +76,9 @@ const scopes = v.pipe(
 const claimName = v.pipe(text, v.regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'expected a claim name such as sub or email'));
 
 export const settingsSchema = v.object({
-  OIDC_ISSUER: url,
-  OIDC_CLIENT_ID: text,
+  // Required unless IDPS names the identity providers (config/idps.ts); config/index.ts says so.
+  OIDC_ISSUER: v.optional(url),
+  OIDC_CLIENT_ID: v.optional(text),
   OIDC_CLIENT_SECRET: v.optional(text),
   OIDC_CLIENT_KEY: v.optional(text),
   OIDC_CLIENT_AUTH: v.optional(v.picklist(CLIENT_AUTH_METHODS, `expected one of ${CLIENT_AUTH_METHODS.join(', ')}`), 'client_secret_basic'),
@@ -92,6 +93,8 @@ export const settingsSchema = v.object({
   SESSION_SECRET: text,
   UPSTREAM_URL: v.optional(url),
   USER_CLAIM: v.optional(claimName, 'sub'),
+  // With IDPS: X-User is `<idp>:<user>`, so equal ids from two IdPs never name one user upstream.
+  USER_IDP_QUALIFIED: v.optional(boolFromEnv, false),
   // An `email` without `email_verified` counts as unverified unless the IdP is known to verify every address.
   OIDC_ASSUME_EMAIL_VERIFIED: v.optional(boolFromEnv, false),
   SESSION_IDLE_TTL: v.optional(intFromEnv(60, 31_536_000), 86_400),
@@ -105,6 +108,8 @@ export const settingsSchema = v.object({
   // RFC 9728 metadata of the API (src/oidc/resource-metadata.ts): `resource_name` [the host name] and `resource_documentation`.
   API_RESOURCE_NAME: v.optional(text),
   API_DOCUMENTATION_URL: v.optional(url),
+  // DPoP proofs on api rules must carry a nonce the gateway issued (RFC 9449 9; src/oidc/dpop.ts).
+  API_DPOP_NONCE: v.optional(boolFromEnv, false),
   ASSERTION_KEY: v.optional(text),
   ASSERTION_AUDIENCE: v.optional(text),
   IDENTITY_HEADER_BUDGET: v.optional(intFromEnv(1024, 65_536), 8192),
@@ -129,6 +134,8 @@ export type Settings = v.InferOutput<typeof settingsSchema>;
 export const KNOWN_KEYS = new Set([
   ...Object.keys(settingsSchema.entries),
   'ROUTES',
+  // A list of tables (or JSON string), parsed by ./idps.ts.
+  'IDPS',
   // A table (or JSON string), parsed by src/oidc/auth-params.ts as ROUTES is by policy/rules.ts.
   'OIDC_AUTH_PARAMS',
   'CLAIM_HEADERS',

@@ -1,5 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import { loadConfig, type Config } from '../config';
+import { withIdp } from '../config/idps';
 import { GatewayError } from '../http/errors';
 import { log } from '../http/log';
 import { refreshSession, type RefreshOutcome, type RefreshSteps } from '../oidc/refresh';
@@ -218,7 +219,10 @@ export class CoordinatorObject extends DurableObject<CoordinatorEnv> {
       },
       redeem: async (session) => {
         try {
-          return await refreshSession(await getProvider(config), config, session, ask.now);
+          // The session's own IdP (config/idps.ts): its token endpoint, its client, its keys.
+          const idpConfig = withIdp(config, session.idp);
+          if (!idpConfig) return { outcome: 'rejected', reason: 'invalid_grant', detail: `identity provider ${session.idp} is no longer configured` };
+          return await refreshSession(await getProvider(idpConfig), idpConfig, session, ask.now);
         } catch (error) {
           return { outcome: 'unavailable', error: error instanceof GatewayError ? error : new GatewayError('internal', 'Something went wrong in the gateway. Please try again.', { cause: error }) };
         }

@@ -6,6 +6,16 @@ import { sessionIndexFor } from './coordinated';
 import type { Session } from '../session/model';
 import type { SessionHandle } from '../session/store';
 import { forgetSession } from './revocation';
+import { withIdp } from '../config/idps';
+
+/** The issuer of the IdP that signed a session in: its index entries are filed under it (one IdP's logout never finds another's sessions). */
+function issuerOf(ctx: RequestContext, idp: string | undefined): string {
+  return (withIdp(ctx.config, idp) ?? ctx.config).issuer;
+}
+
+function assumeVerified(ctx: RequestContext, idp: string | undefined): boolean {
+  return (withIdp(ctx.config, idp) ?? ctx.config).assumeEmailVerified;
+}
 
 /**
  * How a session ends: registered at sign-in so that logout from the IdP can find it, ended one by one
@@ -13,7 +23,7 @@ import { forgetSession } from './revocation';
  */
 
 function indexEntry(ctx: RequestContext, session: Session): IndexEntry {
-  return { iss: ctx.config.issuer, sub: session.sub, sid: session.sid, email: verifiedEmail(session.claims, ctx.config.assumeEmailVerified) };
+  return { iss: issuerOf(ctx, session.idp), sub: session.sub, sid: session.sid, email: verifiedEmail(session.claims, assumeVerified(ctx, session.idp)) };
 }
 
 /**
@@ -38,14 +48,14 @@ export async function registerSession(ctx: RequestContext, handle: SessionHandle
 export async function endSession(
   ctx: RequestContext,
   id: string,
-  session: { sub: string; sid?: string | undefined; email?: string | undefined; claims?: Record<string, unknown>; expiresAt?: number },
+  session: { sub: string; sid?: string | undefined; email?: string | undefined; claims?: Record<string, unknown>; expiresAt?: number; idp?: string | undefined; iss?: string },
   reason = 'logout',
 ): Promise<void> {
   forgetSession(ctx, id);
   await ctx.store.end(id, session.expiresAt ?? ctx.now + ctx.config.maxTtl, ctx.now, reason);
   const index = sessionIndexFor(ctx.config);
   ctx.waitUntil(
-    index.remove(id, { iss: ctx.config.issuer, sub: session.sub, sid: session.sid, email: session.email ?? verifiedEmail(session.claims, ctx.config.assumeEmailVerified) }).catch((error: unknown) => {
+    index.remove(id, { iss: session.iss ?? issuerOf(ctx, session.idp), sub: session.sub, sid: session.sid, email: session.email ?? verifiedEmail(session.claims, assumeVerified(ctx, session.idp)) }).catch((error: unknown) => {
       log('warn', 'session_index_cleanup_failed', { detail: error instanceof Error ? error.message.slice(0, 200) : 'unknown' });
     }),
   );
@@ -61,9 +71,10 @@ export async function endIdpSessions(
   ctx: RequestContext,
   target: { sub?: string | undefined; sid?: string | undefined; email?: string | undefined },
   reason = 'idp_logout',
+  /** The issuer of the IdP whose sessions end (the logout token's `iss`); only that IdP's sessions are found. */
+  iss = ctx.config.issuer,
 ): Promise<number> {
   const index = sessionIndexFor(ctx.config);
-  const iss = ctx.config.issuer;
   const email = target.email?.toLowerCase();
   const matches = (r: { sub: string; email?: string }) => (target.sub === undefined || r.sub === target.sub) && (email === undefined || r.email === email);
   let records;
@@ -76,6 +87,6 @@ export async function endIdpSessions(
   } else {
     return 0;
   }
-  await Promise.all(records.map((record) => endSession(ctx, record.id, record, reason)));
+  await Promise.all(records.map((record) => endSession(ctx, record.id, { ...record, iss }, reason)));
   return records.length;
 }

@@ -6,6 +6,8 @@ import { endSession } from './end';
 import { GatewayError } from '../http/errors';
 import { log } from '../http/log';
 import { refreshSession } from '../oidc/refresh';
+import { getProvider } from '../oidc/provider';
+import { withIdp } from '../config/idps';
 import type { RequestContext } from '../context';
 import type { Current } from './current';
 import { tokenExpiry, type Session } from '../session/model';
@@ -127,7 +129,10 @@ function refreshLocally(ctx: RequestContext, current: Current): Promise<FlightRe
     reload: () => ctx.store.loadFresh(handle),
     redeem: async (session) => {
       try {
-        return await refreshSession(await ctx.provider(), ctx.config, session, ctx.now);
+        // At the IdP that signed the session in, with its client: never another's token endpoint.
+        const config = withIdp(ctx.config, session.idp);
+        if (!config) return { outcome: 'rejected', reason: 'invalid_grant', detail: `identity provider ${session.idp} is no longer configured` };
+        return await refreshSession(await getProvider(config), config, session, ctx.now);
       } catch (error) {
         // Discovery failed (the IdP is down and this isolate has not met it yet), or an unexpected error.
         return asUnavailable(error);

@@ -2,6 +2,7 @@ import * as oauth from 'oauth4webapi';
 import type { JWTVerifyGetKey } from 'jose';
 import type { Config } from '../config';
 import { ASYMMETRIC_ALGS } from '../config/schema';
+import { findIdp, idpKey } from '../config/idps';
 import { configProblem, GatewayError, ownCopy } from '../http/errors';
 import { log } from '../http/log';
 import { clientAuthentication } from './client-auth';
@@ -40,7 +41,9 @@ export function getProvider(config: Config, now = Date.now()): Promise<Provider>
   // (and clockSkew, devAllowHttp, the client credentials), so a configuration pinning
   // OIDC_ID_TOKEN_ALGS=RS256 reused a provider built earlier in the isolate with the defaults and
   // accepted ES256 ID tokens (test/callback/algorithms.test.ts). In-memory only, never logged.
+  // One provider per IdP (config/idps.ts withIdp gives each IdP's view): its own discovery, JWKS and client.
   const key = JSON.stringify([
+    config.idp,
     config.issuer,
     config.clientId,
     config.clientAuth,
@@ -81,7 +84,8 @@ async function discover(config: Config): Promise<Provider> {
   }
   if (as.issuer !== config.issuer) {
     // Exact match (Discovery 4.3): a trailing slash is a different issuer, and `iss` claims will carry the IdP's form.
-    throw configProblem('OIDC_ISSUER', `is "${config.issuer}" but the identity provider calls itself "${as.issuer}"; set OIDC_ISSUER to exactly that`);
+    const key = settingKey(config, 'OIDC_ISSUER');
+    throw configProblem(key, `is "${config.issuer}" but the identity provider calls itself "${as.issuer}"; set ${key} to exactly that`);
   }
   for (const endpoint of ['authorization_endpoint', 'token_endpoint', 'jwks_uri'] as const) {
     if (typeof as[endpoint] !== 'string') {
@@ -100,7 +104,7 @@ async function discover(config: Config): Promise<Provider> {
   const idTokenAlgs = (config.idTokenAlgs ?? [...ASYMMETRIC_ALGS]).filter((alg) => advertised.includes(alg));
   if (idTokenAlgs.length === 0) {
     throw configProblem(
-      'OIDC_ID_TOKEN_ALGS',
+      settingKey(config, 'OIDC_ID_TOKEN_ALGS'),
       `none of the allowed algorithms is advertised by the identity provider (it offers ${advertised.join(', ')}); symmetric and "none" are never accepted`,
     );
   }
@@ -119,6 +123,12 @@ async function discover(config: Config): Promise<Provider> {
   const clientAuth = await clientAuthentication(config, as);
   log('info', 'idp_discovered', { issuer: as.issuer, id_token_algs: idTokenAlgs });
   return { as, client, clientAuth, jwks, idTokenAlgs, fetch, httpOptions };
+}
+
+/** The setting's name for this IdP: `OIDC_ISSUER`, or `IDPS[corp].issuer` (config/idps.ts). */
+export function settingKey(config: Config, key: string): string {
+  const idp = findIdp(config.idps, config.idp);
+  return idp ? idpKey(idp, key) : key;
 }
 
 /**

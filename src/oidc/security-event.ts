@@ -55,6 +55,8 @@ const MAX_TARGETS = 16;
 
 /** Sessions to end: all keys given must match (a `sid` of that `sub`, ...); see lifecycle/end.ts. */
 export interface SessionTarget {
+  /** `iss_sub` subjects: the issuer of the IdP whose user `sub` is (one of `idpIssuer`). */
+  iss?: string;
   sub?: string;
   sid?: string;
   email?: string;
@@ -76,7 +78,8 @@ export interface SetExpectations {
   /** SSF_AUDIENCE, or the origin the SET was posted to. */
   audience: string;
   /** OIDC_ISSUER: an `iss_sub` subject names one of our users only when its `iss` is this. */
-  idpIssuer: string;
+  /** The issuers of this site's IdPs: `iss_sub` subjects of another issuer name nobody here. */
+  idpIssuer: string | readonly string[];
   clockSkew: number;
 }
 
@@ -170,14 +173,14 @@ export async function verifySecurityEvent(jwt: string, keys: JWTVerifyGetKey, ex
  *             members (device, tenant, application, ...) cannot be matched by the gateway: ending every
  *             session of the user is the safe superset of "that user on that device".
  */
-function targetsOf(subject: unknown, idpIssuer: string, nested = false): SessionTarget[] {
+function targetsOf(subject: unknown, idpIssuer: string | readonly string[], nested = false): SessionTarget[] {
   if (!isObject(subject)) throw new SecurityEventError('invalid_request', 'a subject identifier must be a JSON object');
   const format = subject['format'];
   switch (format) {
     case 'iss_sub': {
       const iss = id(subject['iss'], 'iss');
       const sub = id(subject['sub'], 'sub');
-      return iss === idpIssuer ? [{ sub }] : [];
+      return (typeof idpIssuer === 'string' ? iss === idpIssuer : idpIssuer.includes(iss)) ? [{ sub, iss }] : [];
     }
     case 'email':
       return [{ email: id(subject['email'], 'email').toLowerCase() }];
@@ -199,7 +202,7 @@ function targetsOf(subject: unknown, idpIssuer: string, nested = false): Session
   }
 }
 
-function complexTargets(subject: Record<string, unknown>, idpIssuer: string): SessionTarget[] {
+function complexTargets(subject: Record<string, unknown>, idpIssuer: string | readonly string[]): SessionTarget[] {
   // Users are matched by `iss_sub` or `email`; a user in another format is a member we cannot match.
   const member = subject['user'];
   const userFormat = isObject(member) ? member['format'] : undefined;

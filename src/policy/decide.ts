@@ -12,6 +12,8 @@ export interface Principal {
   claims: Record<string, unknown>;
   /** Bearer tokens only: the scopes the token carries. */
   scopes?: readonly string[];
+  /** The identity provider that signed the user in or issued the token (absent: `default`). */
+  idp?: string;
 }
 
 export interface RequestFacts {
@@ -59,6 +61,13 @@ export function decide(rule: RouteRule, principal: Principal | null, request: Re
     // user signs in, is found too weak, and is sent straight back to sign in again.
     const stepUp = stepUpNeeded(rule, {}, now, clockSkew);
     return stepUp ? { action: 'sign-in', stepUp: { ...stepUp, reauthenticate: false } } : { action: 'sign-in' };
+  }
+
+  // A rule naming its IdPs is not satisfied by a session from another (README "Several identity
+  // providers"): browsers sign in with an allowed one, everything else is refused.
+  if (rule.idps && !rule.idps.includes(principal.idp ?? 'default')) {
+    if (rule.auth === 'session' && request.navigation && principal.via === 'session') return { action: 'sign-in' };
+    return { action: 'forbidden', missing: `a sign-in with ${rule.idps.join(' or ')}`, condition: 'idps', denied: false };
   }
 
   const stepUp = stepUpNeeded(rule, principal.claims, now, clockSkew);

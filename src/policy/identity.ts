@@ -11,6 +11,8 @@
  */
 export interface Identity {
   user: string;
+  /** With IDPS: the identity provider that signed the user in (X-User-Idp, `idp` in X-User-Jwt). */
+  idp?: string;
   email?: string;
   name?: string;
   groups?: string[];

@@ -42,6 +42,8 @@ export interface RouteRule {
   readonly pass_id_token?: true;
   /** Signed-in requests may use Cloudflare's cache like anonymous ones (proxy/forward.ts bypasses it otherwise). */
   readonly edge_cache?: 'allow';
+  /** The identity providers that may sign in on this rule (names in IDPS); unset = every one. */
+  readonly idps?: readonly string[];
   /** How this rule's origin reads letter case; unset = the site's `PATH_CASE`. */
   readonly path_case?: PathCase;
   /** `api` rules: DPoP-bound tokens only (RFC 9449); unset = "allowed" (Bearer or DPoP). */

@@ -22,7 +22,7 @@ export interface RouteProblem {
   message: string;
 }
 
-const RULE_KEYS = ['path', 'host', 'methods', 'auth', 'upstream', 'allow', 'deny', 'allow_any', 'acr_values', 'max_age', 'scopes', 'cors_preflight', 'pass_access_token', 'pass_id_token', 'edge_cache', 'path_case', 'dpop', 'cors_origins'];
+const RULE_KEYS = ['path', 'host', 'methods', 'auth', 'upstream', 'allow', 'deny', 'allow_any', 'acr_values', 'max_age', 'scopes', 'cors_preflight', 'pass_access_token', 'pass_id_token', 'edge_cache', 'path_case', 'dpop', 'cors_origins', 'idps'];
 
 export function parseRoutes(raw: unknown): { rules: RouteRule[] } | { problems: RouteProblem[] } {
   if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) return { rules: [] };
@@ -154,6 +154,10 @@ function parseOrigin(raw: string): string | Bad {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return new Bad('expected an http:// or https:// origin');
   if (url.origin !== raw) return new Bad(`expected the origin as browsers send it: "${url.origin}" (lower case, no path or trailing slash, no default port)`);
   return raw;
+}
+
+function parseIdpName(raw: string): string | Bad {
+  return /^[a-z][a-z0-9-]{0,31}$/.test(raw) ? raw : new Bad('expected the name of an identity provider in IDPS, such as "corp"');
 }
 
 /** RFC 6749 3.3 scope-token. */
@@ -300,6 +304,8 @@ const ruleSchema = v.pipe(
       pass_id_token: v.optional(v.literal(true, 'expected true (or leave it out)')),
       path_case: v.optional(v.picklist(PATH_CASES, 'expected "sensitive" or "insensitive" (for origins that ignore letter case, such as IIS)')),
       edge_cache: v.optional(v.literal('allow', 'the only accepted value is "allow"')),
+      // IdP names (config/idps.ts); config/index.ts checks that each is configured.
+      idps: v.optional(list(checked('expected an IdP name', parseIdpName), 'expected a list of IdP names such as ["corp"]', 'IdP')),
       dpop: v.optional(v.picklist(['allowed', 'required'], 'expected "allowed" (Bearer or DPoP tokens) or "required" (DPoP-bound tokens only)')),
       cors_origins: v.optional(list(checked('expected an origin such as https://app.example.com', parseOrigin), 'expected a list of origins such as ["https://app.example.com"]', 'origin')),
     },
@@ -349,6 +355,7 @@ function buildRule(index: number, input: RuleInput, problems: RouteProblem[]): R
   if (input.pass_id_token) rule.pass_id_token = input.pass_id_token;
   if (input.path_case) rule.path_case = input.path_case;
   if (input.edge_cache) rule.edge_cache = input.edge_cache;
+  if (input.idps) rule.idps = Object.freeze(input.idps);
   if (input.dpop) rule.dpop = input.dpop;
   if (input.cors_origins) rule.cors_origins = Object.freeze(input.cors_origins);
   return Object.freeze(rule);
@@ -406,6 +413,7 @@ function identity(rule: RouteRule): string {
     rule.pass_id_token ?? null,
     rule.path_case ?? null,
     rule.edge_cache ?? null,
+    sorted(rule.idps),
     rule.dpop ?? null,
     sorted(rule.cors_origins),
   ]);

@@ -7,7 +7,8 @@ import { keepFresh } from '../lifecycle/fresh';
 import { endSession } from '../lifecycle/end';
 import { createLogoutState, readLogoutState, LOGOUT_STATE_TTL } from '../session/logout-state';
 import { open, purposeKey, seal } from '../crypto/aead';
-import type { Provider } from '../oidc/provider';
+import { getProvider, type Provider } from '../oidc/provider';
+import { withIdp } from '../config/idps';
 import type { RequestContext } from '../context';
 import { clearResumeHint } from '../session/transaction';
 import { safeReturnPath } from './return-path';
@@ -72,7 +73,9 @@ export async function handleLogout(ctx: RequestContext): Promise<Response> {
   let logoutUrl = location;
   if (current) {
     try {
-      const provider = await ctx.provider();
+      // The IdP that signed this session in: its revocation and end-session endpoints, its client id.
+      const config = withIdp(ctx.config, current.session.idp) ?? ctx.config;
+      const provider = await getProvider(config);
       const refreshToken = current.session.refreshToken;
       if (refreshToken) {
         // Best effort, after the response: the session is already over here, and a slow IdP must not hold up the browser.
@@ -84,8 +87,8 @@ export async function handleLogout(ctx: RequestContext): Promise<Response> {
         );
       }
       if (provider.as.end_session_endpoint) {
-        location = endSessionUrl(ctx, provider, current.session.idToken, state);
-        logoutUrl = `${ctx.url.origin}/_auth/logout?end=${await sealLogoutHint(ctx, { t: current.session.idToken, s: state, at: ctx.now })}`;
+        location = endSessionUrl(ctx, provider, config.clientId, current.session.idToken, state);
+        logoutUrl = `${ctx.url.origin}/_auth/logout?end=${await sealLogoutHint(ctx, { t: current.session.idToken, s: state, at: ctx.now, ...(current.session.idp ? { i: current.session.idp } : {}) })}`;
       }
     } catch {
       // The IdP is unreachable: the local session is gone; the IdP session ends on its own schedule.
@@ -104,9 +107,9 @@ export async function handleLogout(ctx: RequestContext): Promise<Response> {
  * RP-Initiated Logout 1.0 section 2: the IdP's end-session request. `id_token_hint` names the session
  * to end (Okta requires it; others skip their confirmation page with it).
  */
-function endSessionUrl(ctx: RequestContext, provider: Provider, idToken: string, state: string): string {
+function endSessionUrl(ctx: RequestContext, provider: Provider, clientId: string, idToken: string, state: string): string {
   const url = new URL(provider.as.end_session_endpoint!);
-  url.searchParams.set('client_id', ctx.config.clientId);
+  url.searchParams.set('client_id', clientId);
   url.searchParams.set('id_token_hint', idToken);
   url.searchParams.set('post_logout_redirect_uri', `${ctx.url.origin}/_auth/signed-out`);
   url.searchParams.set('state', state);
@@ -128,6 +131,8 @@ interface LogoutHint {
   s: string;
   /** Epoch seconds. */
   at: number;
+  /** The session's IdP (absent: `default`): the end-session endpoint is that IdP's. */
+  i?: string;
 }
 
 async function sealLogoutHint(ctx: RequestContext, hint: LogoutHint): Promise<string> {
@@ -165,8 +170,9 @@ async function continueLogout(ctx: RequestContext, sealed: string): Promise<Resp
   let location = `${ctx.url.origin}/_auth/signed-out`;
   if (hint) {
     try {
-      const provider = await ctx.provider();
-      if (provider.as.end_session_endpoint) location = endSessionUrl(ctx, provider, hint.t, hint.s);
+      const config = withIdp(ctx.config, hint.i);
+      const provider = config ? await getProvider(config) : undefined;
+      if (config && provider?.as.end_session_endpoint) location = endSessionUrl(ctx, provider, config.clientId, hint.t, hint.s);
     } catch {
       // The IdP is unreachable: its session ends on its own schedule (the local one is already over).
     }

@@ -5,6 +5,9 @@ import { sessionIndex } from '../session/index-store';
 import { endIdpSessions } from '../lifecycle/end';
 import type { RequestContext } from '../context';
 import { readTextLimited } from '../http/body';
+import { idpByIssuer, withIdp } from '../config/idps';
+import { getProvider } from '../oidc/provider';
+import { unverifiedClaims } from '../session/model';
 
 /**
  * `POST /_auth/backchannel-logout`: OpenID Connect Back-Channel Logout 1.0. The IdP posts a signed
@@ -28,12 +31,16 @@ export async function handleBackchannelLogout(ctx: RequestContext): Promise<Resp
   if (tokens.length !== 1 || !tokens[0]) return refuse('malformed', 'expected exactly one logout_token parameter');
 
   try {
-    const provider = await ctx.provider();
-    const claims = await verifyLogoutToken(provider, ctx.config, tokens[0], ctx.now);
+    // Routed by its `iss` to the one IdP with that issuer, then verified with that IdP's keys and
+    // client id (which checks `iss` again): a logout from one IdP ends only that IdP's sessions.
+    const idp = idpByIssuer(ctx.config.idps, unverifiedClaims(tokens[0])['iss']);
+    if (!idp) throw new LogoutTokenError('iss', 'the issuer is not an identity provider of this site');
+    const config = withIdp(ctx.config, idp.name)!;
+    const claims = await verifyLogoutToken(await getProvider(config), config, tokens[0], ctx.now);
     const { replay } = sessionIndex(ctx.config.sessions, ctx.config.sessionSecrets);
     // Step 7: a jti already acted on is a replay, refused while the token could still be presented.
     if (await replay.seen(claims.iss, claims.jti, ctx.now)) throw new LogoutTokenError('replayed', 'this logout token was already used');
-    const ended = await endIdpSessions(ctx, claims, 'backchannel_logout');
+    const ended = await endIdpSessions(ctx, claims, 'backchannel_logout', config.issuer);
     await replay.remember(claims.iss, claims.jti, claims.exp + ctx.config.clockSkew, ctx.now);
     log('info', 'backchannel_logout', { by: claims.sid !== undefined ? 'sid' : 'sub', sessions_ended: ended });
     return new Response(null, { status: 200, headers: NO_STORE });

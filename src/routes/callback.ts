@@ -6,10 +6,12 @@ import type { Session } from '../session/model';
 import { clearTransactionCookie, consumeResponse, findTransaction, RESUME_HINT_GRACE, resumeHintCookie } from '../session/transaction';
 import { endSession } from '../lifecycle/end';
 import { beginSession } from '../lifecycle/begin';
-import { redirectUri, type RequestContext } from '../context';
+import type { RequestContext } from '../context';
+import { DEFAULT_IDP, withIdp } from '../config/idps';
+import { getProvider } from '../oidc/provider';
 import { sessionCookie } from './session-cookie';
 import { currentSession } from '../lifecycle/current';
-import { redirectToIdp, txCookieOptions } from './signin';
+import { redirectToIdp, redirectUriFor, txCookieOptions } from './signin';
 import { readTextLimited } from '../http/body';
 import { safeReturnPath } from './return-path';
 
@@ -24,11 +26,15 @@ const MAX_FORM_POST_BYTES = 64 * 1024;
  * browser started, then go back where it was. Only the configured response mode is accepted: an ID
  * token must never arrive in a URL, and a code meant for a POST has no business in one either.
  */
-export async function handleCallback(ctx: RequestContext): Promise<Response> {
-  const expected = ctx.config.responseMode === 'form_post' ? 'POST' : 'GET';
+export async function handleCallback(ctx: RequestContext, idp = DEFAULT_IDP): Promise<Response> {
+  // Each IdP answers at its own redirect URI (`/_auth/callback/<name>`, RFC 9700 4.4.2.2): the path
+  // says which IdP this response claims to come from, and everything below is that IdP's.
+  const config = withIdp(ctx.config, idp);
+  if (!config) throw new GatewayError('not_found', 'There is no such gateway endpoint.', { detail: `callback for unknown idp ${idp.slice(0, 64)}` });
+  const expected = config.responseMode === 'form_post' ? 'POST' : 'GET';
   if (ctx.request.method !== expected) {
     throw new GatewayError('callback_invalid', 'This sign-in response did not arrive the way this gateway asked for it. Please sign in again.', {
-      detail: `callback by ${ctx.request.method}, but OIDC_RESPONSE_MODE = ${ctx.config.responseMode} answers by ${expected}`,
+      detail: `callback by ${ctx.request.method}, but OIDC_RESPONSE_MODE = ${config.responseMode} answers by ${expected}`,
       retryHref: '/_auth/login',
     });
   }
@@ -50,8 +56,16 @@ export async function handleCallback(ctx: RequestContext): Promise<Response> {
     });
   }
   // The transaction is single-use whatever happens next.
-  const clearTx = clearTransactionCookie(txCookieOptions(ctx), state);
+  const clearTx = clearTransactionCookie(txCookieOptions(ctx, config), state);
   try {
+    // Mix-up defence (RFC 9700 4.4): a sign-in started at one IdP is completed only by that IdP's
+    // response at that IdP's redirect URI — never redeemed at, nor attributed to, another.
+    if ((tx.idp ?? DEFAULT_IDP) !== config.idp) {
+      throw new GatewayError('signin_state_invalid', 'This sign-in response came back from another identity provider than the one this sign-in went to. Please sign in again.', {
+        detail: `transaction for idp ${tx.idp ?? DEFAULT_IDP} answered at the callback of ${config.idp}`,
+        retryHref: `/_auth/login?rd=${encodeURIComponent(tx.returnTo)}`,
+      });
+    }
     // Every response mode: a code the IdP would redeem twice must not sign anyone in twice.
     if (!(await consumeResponse(ctx.config.sessions, state, ctx.now))) {
       throw new GatewayError('callback_invalid', 'This sign-in response was already used. Please sign in again.', {
@@ -59,17 +73,17 @@ export async function handleCallback(ctx: RequestContext): Promise<Response> {
         retryHref: `/_auth/login?rd=${encodeURIComponent(tx.returnTo)}`,
       });
     }
-    const provider = await ctx.provider();
+    const provider = await getProvider(config);
     let result;
     try {
-      result = await completeSignIn(provider, ctx.config, params, tx, redirectUri(ctx), ctx.now);
+      result = await completeSignIn(provider, config, params, tx, redirectUriFor(ctx, config.idp), ctx.now);
     } catch (error) {
       const idpError = interactionNeeded(error, tx);
       if (idpError === null) throw error;
       // The silent attempt found no usable session at the IdP: sign in interactively, once (the new
       // transaction is not silent, so its own failure ends on an error page, never in a loop).
       log('info', 'silent_reauth_fallback', { idp_error: idpError });
-      return await redirectToIdp(ctx, tx.returnTo, [clearTx], tx.loginHint ? { loginHint: tx.loginHint } : {}, 303);
+      return await redirectToIdp(ctx, tx.returnTo, [clearTx], tx.loginHint ? { loginHint: tx.loginHint } : {}, 303, config.idp);
     }
 
     // A new id on every sign-in: a session id planted before sign-in is worthless after it. (After a
@@ -87,6 +101,8 @@ export async function handleCallback(ctx: RequestContext): Promise<Response> {
       refreshToken: result.refreshToken,
       accessTokenExpiresAt: result.accessTokenExpiresAt,
       sid: result.sid,
+      // Absent for `default`: sessions read the same as before several IdPs existed.
+      ...(config.idp === DEFAULT_IDP ? {} : { idp: config.idp }),
       createdAt: ctx.now,
       lastSeenAt: ctx.now,
       expiresAt: ctx.now + ctx.config.maxTtl,
@@ -104,7 +120,7 @@ export async function handleCallback(ctx: RequestContext): Promise<Response> {
     headers.append('set-cookie', clearTx);
     headers.append('set-cookie', sessionCookie(ctx, handle, session));
     // Lets the next sign-in start silently once this session is over (routes/signin.ts).
-    if (ctx.config.silentReauth) headers.append('set-cookie', resumeHintCookie(ctx.mode, session.expiresAt - ctx.now + RESUME_HINT_GRACE));
+    if (config.silentReauth) headers.append('set-cookie', resumeHintCookie(ctx.mode, session.expiresAt - ctx.now + RESUME_HINT_GRACE));
     return new Response(null, { status: 303, headers });
   } catch (error) {
     // A copy: errors may be shared between requests (a remembered discovery failure), cookies may not.

@@ -5,6 +5,7 @@ import type { RequestContext } from '../context';
 import { clearSessionCookie } from './session-cookie';
 import { currentSession } from '../lifecycle/current';
 import { throttle } from '../http/throttle';
+import { DEFAULT_IDP, idpByIssuer } from '../config/idps';
 
 /**
  * Anyone can send this GET with our (public) issuer and made-up sids, and each one walks the session
@@ -32,11 +33,13 @@ export async function handleFrontchannelLogout(ctx: RequestContext): Promise<Res
   const sids = params.getAll('sid');
   const iss = issuers.length === 1 ? issuers[0] : undefined;
   const sid = sids.length === 1 ? sids[0] : undefined;
+  // `iss` names the IdP (one of IDPS); its sessions with that sid end, no other IdP's.
+  const idp = idpByIssuer(ctx.config.idps, iss);
   // The IdP frames this page: allow exactly its origin (frame-ancestors), nothing else.
-  const headers = { 'content-security-policy': `default-src 'none'; frame-ancestors ${new URL(ctx.config.issuer).origin}` };
+  const headers = { 'content-security-policy': `default-src 'none'; frame-ancestors ${new URL((idp ?? ctx.config).issuer).origin}` };
 
-  if (iss !== ctx.config.issuer || !sid || sid.length > 1024) {
-    log('warn', 'frontchannel_logout_rejected', { reason: iss === undefined || sid === undefined ? 'iss and sid are required' : iss !== ctx.config.issuer ? 'iss is not our issuer' : 'sid invalid' });
+  if (!idp || !sid || sid.length > 1024) {
+    log('warn', 'frontchannel_logout_rejected', { reason: iss === undefined || sid === undefined ? 'iss and sid are required' : !idp ? 'iss is not our issuer' : 'sid invalid' });
     return htmlResponse(400, { title: 'Logout not accepted', paragraphs: ['This logout request does not name this site’s identity provider and session.'] }, headers);
   }
 
@@ -45,12 +48,12 @@ export async function handleFrontchannelLogout(ctx: RequestContext): Promise<Res
   const release = logouts.take(Date.now());
   try {
     const current = await currentSession(ctx).catch(() => null);
-    if (current && current.session.sid === sid) {
+    if (current && current.session.sid === sid && (current.session.idp ?? DEFAULT_IDP) === idp.name) {
       await endSession(ctx, current.handle.id, current.session, 'frontchannel_logout');
       cookies['set-cookie'] = clearSessionCookie(ctx);
       ended++;
     }
-    ended += await endIdpSessions(ctx, { sid }, 'frontchannel_logout');
+    ended += await endIdpSessions(ctx, { sid }, 'frontchannel_logout', idp.issuer);
   } finally {
     release();
   }

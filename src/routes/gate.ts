@@ -6,7 +6,9 @@ import { judgeRequest } from '../policy/readings';
 import { decide, type Principal, type StepUp } from '../policy/decide';
 import { networkFacts } from '../policy/conditions';
 import type { RouteRule } from '../policy/rules';
-import { bearerToken, invalidToken, verifyBearer } from '../oidc/access-token';
+import { invalidToken } from '../oidc/access-token';
+import { verifyBearerAtIdps } from '../oidc/bearer-idps';
+import { DEFAULT_IDP, withIdp } from '../config/idps';
 import { forward } from '../proxy/forward';
 import { relayWebSocket, type SocketWatch } from '../proxy/websocket';
 import { watchSession, watchUntil } from '../lifecycle/watch';
@@ -16,6 +18,7 @@ import { clearSessionCookie, hasSessionCookie } from './session-cookie';
 import { currentSession, touchIfDue, type Current } from '../lifecycle/current';
 import { startSignIn } from './signin';
 import { forwardedIdentity } from './identity-headers';
+import { presentedToken, verifyPresented } from './api-token';
 import { apiRefusal } from './protected-resource';
 
 /**
@@ -61,25 +64,30 @@ async function gate(ctx: RequestContext, path: string, rule: RouteRule): Promise
   let current: Current | null = null;
   let principal: Principal | null = null;
   let bearer: string | null = null;
+  let proofUsed = false;
   if (!skipLookup) {
-    const token = rule.auth === 'api' ? bearerToken(ctx.request) : null;
-    if (token === undefined) throw invalidToken('the Authorization header is malformed');
-    if (token) {
-      principal = await verifyBearer(await ctx.provider(), ctx.config, token, ctx.now);
-      bearer = token;
+    // `Authorization: Bearer` or `DPoP` (with its proof): api-token.ts.
+    const presented = rule.auth === 'api' ? presentedToken(ctx.request) : null;
+    if (presented === undefined) throw invalidToken('the Authorization header is malformed');
+    if (presented) {
+      principal = await verifyPresented(ctx, rule, presented, (token) => verifyBearerAtIdps(ctx.config, rule.idps, token, ctx.now));
+      bearer = presented.token;
+      proofUsed = presented.scheme === 'DPoP';
     } else {
       // A public page must not fail because KV cannot be read (or, below, the IdP is down): without a
       // readable, fresh session it is simply anonymous. Other routes answer 503 rather than guess.
       current = rule.auth === 'public' ? await currentSession(ctx).catch(anonymous) : await currentSession(ctx);
+      // A session from an IdP no longer configured names nobody: sign in again.
+      if (current && !withIdp(ctx.config, current.session.idp)) current = null;
       if (current) current = rule.auth === 'public' ? await keepFresh(ctx, current).catch(() => null) : await keepFresh(ctx, current);
-      if (current) principal = { via: 'session', sub: current.session.sub, claims: current.session.claims };
+      if (current) principal = { via: 'session', sub: current.session.sub, claims: current.session.claims, idp: current.session.idp ?? DEFAULT_IDP };
     }
   }
 
   const navigation = (method === 'GET' || method === 'HEAD') && !wantsJson(ctx.request) && rule.auth !== 'api';
   // Only CF-Connecting-IP and request.cf: X-Forwarded-For, True-Client-IP & co. are the client's to write.
   const network = networkFacts(headers.get('cf-connecting-ip'), ctx.request.cf);
-  const verdict = decide(rule, principal, { preflight, navigation, network }, ctx.now, ctx.config.clockSkew, ctx.config);
+  const verdict = decide(rule, principal, { preflight, navigation, network }, ctx.now, ctx.config.clockSkew, (principal && withIdp(ctx.config, principal.idp)) || ctx.config);
   switch (verdict.action) {
     case 'forward': {
       if (current && verdict.principal) touchIfDue(ctx, current);
@@ -93,7 +101,8 @@ async function gate(ctx: RequestContext, path: string, rule: RouteRule): Promise
           publicUrl,
           clientIp: headers.get('cf-connecting-ip'),
           identityHeaders: await forwardedIdentity(ctx, rule, verdict.principal, verdict.principal ? current : null, bearer, publicUrl, upstream),
-          alsoStrip: ctx.config.claimHeaderNames,
+          // A DPoP proof the gateway consumed is for this URL, not the upstream's: not passed on either.
+          alsoStrip: proofUsed ? new Set([...ctx.config.claimHeaderNames, 'dpop']) : ctx.config.claimHeaderNames,
           // A bearer token the gateway consumed is not passed on unless the rule asks (pass_access_token);
           // on a rule that passes the token as Authorization, the client's own never passes (no token: none).
           dropAuthorization: bearer !== null || rule.pass_access_token === 'bearer',
@@ -104,7 +113,7 @@ async function gate(ctx: RequestContext, path: string, rule: RouteRule): Promise
       return response.webSocket ? relayWebSocket(response, socketWatch(ctx, verdict.principal ? current : null, bearer ? verdict.principal : null)) : response;
     }
     case 'sign-in':
-      return startSignIn(ctx, returnPath(ctx, path), staleCookie(ctx, current), verdict.stepUp);
+      return startSignIn(ctx, returnPath(ctx, path), staleCookie(ctx, current), verdict.stepUp, rule.idps);
     case 'unauthenticated':
       throw unauthenticated(ctx, rule, path, current, verdict.stepUp);
     case 'forbidden':

@@ -5,6 +5,7 @@ import type { Principal } from '../policy/decide';
 import { identityFromClaims, identityHeaders, type IdentityHeaders, type Unusable } from '../policy/identity';
 import { GatewayError } from '../http/errors';
 import type { Config } from '../config';
+import { DEFAULT_IDP, withIdp } from '../config/idps';
 import type { RouteRule } from '../policy/rules';
 import type { RequestContext } from '../context';
 import type { Current } from '../lifecycle/current';
@@ -19,7 +20,11 @@ function identityFor(principal: Principal, config: Config): IdentityHeaders {
   const hit = memo.get(principal.claims);
   let value = hit && hit.config === config ? hit.value : undefined;
   if (!value) {
-    const identity = identityFromClaims(principal.sub, principal.claims, config);
+    // The claims are those of the IdP that signed the user in, read with its settings (OIDC_ASSUME_EMAIL_VERIFIED).
+    const idp = principal.idp ?? DEFAULT_IDP;
+    const identity = identityFromClaims(principal.sub, principal.claims, withIdp(config, idp) ?? config);
+    // USER_IDP_QUALIFIED: `corp:alice` — IdP names hold no `:`, so the first one ends the name.
+    if (!('unusable' in identity) && config.idpsConfigured && config.userIdpQualified) identity.user = `${idp}:${identity.user}`;
     value = 'unusable' in identity ? identity : identityHeaders(identity, principal.claims, { claimHeaders: config.claimHeaders, budget: config.identityHeaderBudget });
     // Logged when computed, so once per session and isolate rather than on every request. Names of
     // headers and the reason only: the values are the user's.
@@ -53,8 +58,12 @@ export async function forwardedIdentity(
 ): Promise<[string, string][]> {
   if (!principal) return [];
   const config = ctx.config;
-  const { identity, headers: base } = identityFor(principal, config);
+  const { identity: named, headers: base } = identityFor(principal, config);
   const headers = [...base];
+  // With several IdPs the upstream is told which one vouches for the user (stripped from clients as every X-User*).
+  const idp = principal.idp ?? DEFAULT_IDP;
+  const identity = config.idpsConfigured ? { ...named, idp } : named;
+  if (config.idpsConfigured) headers.push(['x-user-idp', idp]);
 
   if (config.assertionKeys) {
     const keys = await loadAssertionKeys(config.assertionKeys);

@@ -42,7 +42,7 @@ export async function handleSsf(ctx: RequestContext): Promise<Response> {
     const set = await verifySecurityEvent(body.trim(), keys, {
       issuer: ssf.issuer,
       audience: ssf.audience ?? ctx.url.origin,
-      idpIssuer: ctx.config.issuer,
+      idpIssuer: ctx.config.idps.map((idp) => idp.issuer),
       clockSkew: ctx.config.clockSkew,
     }, ctx.now);
     const { replay } = sessionIndex(ctx.config.sessions, ctx.config.sessionSecrets);
@@ -55,7 +55,11 @@ export async function handleSsf(ctx: RequestContext): Promise<Response> {
     }
     let ended = 0;
     for (const { event, targets } of set.ending) {
-      for (const target of targets) ended += await endIdpSessions(ctx, target, `ssf_${event}`);
+      for (const { iss, ...target } of targets) {
+        // An `iss_sub` user is one IdP's; an email or session id names no issuer, so every IdP's
+        // sessions it matches end (ending more is the safe side of a revocation).
+        for (const issuer of iss !== undefined ? [iss] : ctx.config.idps.map((idp) => idp.issuer)) ended += await endIdpSessions(ctx, target, `ssf_${event}`, issuer);
+      }
     }
     await replay.remember(replayIssuer, set.jti, set.iat + MAX_SET_AGE + ctx.config.clockSkew, ctx.now);
     log('info', 'ssf_set_accepted', { ...fields, sessions_ended: ended });

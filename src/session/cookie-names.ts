@@ -7,6 +7,8 @@ export const SESSION_COOKIE = 'edgegate';
 export const TX_COOKIE_PREFIX = 'edgegate-tx-';
 /** "Signed in here before": lets silent re-authentication outlive the session cookie (session/transaction.ts). */
 export const RESUME_COOKIE = 'edgegate-resume';
+/** The identity provider last chosen on the chooser page (routes/chooser.ts): offered first next time. */
+export const IDP_CHOICE_COOKIE = 'edgegate-idp';
 
 export interface CookieMode {
   secure: boolean;
@@ -27,5 +29,5 @@ export function txCookieName(mode: CookieMode, key: string): string {
 /** Every cookie name the gateway may set, in either mode: these never reach the upstream. */
 export function isGatewayCookie(name: string): boolean {
   const bare = name.startsWith('__Host-') ? name.slice('__Host-'.length) : name;
-  return bare === SESSION_COOKIE || bare === RESUME_COOKIE || bare.startsWith(TX_COOKIE_PREFIX);
+  return bare === SESSION_COOKIE || bare === RESUME_COOKIE || bare === IDP_CHOICE_COOKIE || bare.startsWith(TX_COOKIE_PREFIX);
 }

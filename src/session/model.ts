@@ -11,6 +11,11 @@ export interface Session {
   refreshToken: string | undefined;
   /** Epoch seconds; undefined when the IdP did not say (no `expires_in`). */
   accessTokenExpiresAt: number | undefined;
+  /**
+   * The IdP that signed the user in (config/idps.ts); absent in sessions from before several IdPs
+   * existed, which are `default`'s. Its tokens are refreshed, revoked and ended there only.
+   */
+  idp?: string;
   /** The IdP's session id (`sid`), for logout by session. */
   sid: string | undefined;
   /**

@@ -27,6 +27,11 @@ export interface Transaction {
   silent?: true;
   /** From `/_auth/login?login_hint=…`; kept for the interactive fallback of a silent attempt. */
   loginHint?: string;
+  /**
+   * The IdP this sign-in started at (absent: `default`). Only that IdP's callback path completes it,
+   * and only with that IdP's `iss` and token endpoint: RFC 9700 4.4 mix-up defence.
+   */
+  idp?: string;
 }
 
 /**

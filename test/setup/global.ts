@@ -10,7 +10,7 @@
 import type { TestProject } from 'vitest/node';
 // @ts-ignore -- plain ESM script without type declarations
 import { startIdp } from '../../scripts/idp.mjs';
-import { CLIENT_ID, CLIENT_SECRET, POST_CLIENT_ID, POST_LOGOUT_REDIRECT_URI, REDIRECT_URI } from './constants';
+import { CLIENT_ID, CLIENT_SECRET, ORIGIN, POST_CLIENT_ID, POST_LOGOUT_REDIRECT_URI, REDIRECT_URI } from './constants';
 import { API_CLIENT_ID, API_CLIENT_SECRET, API_RESOURCE_SERVERS } from './constants';
 import { startTestIssuer } from './test-issuer';
 import { startLifecycleIdp } from './lifecycle-idp';
@@ -61,6 +61,12 @@ export default async function setup(project: TestProject) {
     // Response types, response modes, client authentication, PAR, prompt=none (test/protocol).
     const protocolIdps = await startProtocolIdps();
     started.push(protocolIdps);
+    // Several IdPs in front of one site (test/idps): two more oidc-providers, each with the gateway's
+    // client registered at that IdP's own redirect URI (/_auth/callback/corp, /_auth/callback/partner).
+    const idpCorp = await startIdp({ port: 0, clients: [{ ...IDP_CLIENTS[0], redirect_uris: [`${ORIGIN}/_auth/callback/corp`] }] });
+    started.push(idpCorp);
+    const idpPartner = await startIdp({ port: 0, clients: [{ ...IDP_CLIENTS[0], redirect_uris: [`${ORIGIN}/_auth/callback/partner`] }] });
+    started.push(idpPartner);
     const upstream = await startUpstream();
     started.push(upstream);
     const testIssuer = await startTestIssuer();
@@ -79,6 +85,8 @@ export default async function setup(project: TestProject) {
     project.provide('idpIssuerPar', protocolIdps.parIssuer);
     project.provide('protocolClientKeys', protocolIdps.keys);
     project.provide('ssfTransmitterUrl', ssfTransmitter.url);
+    project.provide('idpIssuerCorp', String(idpCorp.issuer));
+    project.provide('idpIssuerPartner', String(idpPartner.issuer));
   } catch (err) {
     await Promise.allSettled(started.map((s) => s.close()));
     throw err;

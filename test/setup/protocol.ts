@@ -160,5 +160,8 @@ declare module 'vitest' {
     protocolClientKeys: ProtocolClientKeys;
     /** Issuer (origin) of the Shared Signals test transmitter (ssf-transmitter.ts). */
     ssfTransmitterUrl: string;
+    /** Two oidc-providers as two IdPs of one site (test/idps): the gateway's client at /_auth/callback/corp and /_auth/callback/partner. */
+    idpIssuerCorp: string;
+    idpIssuerPartner: string;
   }
 }

@@ -1,0 +1,95 @@
+import type { Config } from '../config';
+import { findIdp, idpForEmail, type Idp } from '../config/idps';
+import { deleteCookie, serializeCookie } from '../http/cookies';
+import { escapeHtml, PAGE_HEADERS } from '../http/pages';
+import { judgeRequest } from '../policy/readings';
+import { IDP_CHOICE_COOKIE, type CookieMode } from '../session/cookie-names';
+import type { RequestContext } from '../context';
+
+/**
+ * Which identity provider a sign-in goes to when several may sign in on a path (README "Several
+ * identity providers"): the rule's only IdP, the one whose email domain a `login_hint` (or an address
+ * typed on the chooser) names — home-realm discovery — or else the user's choice on a small page that
+ * offers the last choice first.
+ */
+
+/** A year: a remembered choice only orders the page, it signs no one in. */
+const CHOICE_MAX_AGE = 365 * 86_400;
+
+/** The IdPs a rule lets sign in (`idps`), in configuration order; every IdP when it names none. */
+export function allowedIdps(config: Config, names: readonly string[] | undefined): Idp[] {
+  return names ? config.idps.filter((idp) => names.includes(idp.name)) : [...config.idps];
+}
+
+/** The IdPs that may sign in for a return path: its rule's `idps` (all when it cannot be judged: the gate decides later). */
+export function idpsForPath(ctx: RequestContext, returnTo: string): Idp[] {
+  try {
+    const url = new URL(returnTo, ctx.url.origin);
+    const { rule } = judgeRequest(
+      ctx.config.routes,
+      { host: ctx.url.hostname, method: 'GET', rawPath: url.pathname, search: url.search, headers: new Headers() },
+      ctx.config.pathCase,
+    );
+    return allowedIdps(ctx.config, rule.idps);
+  } catch {
+    return [...ctx.config.idps];
+  }
+}
+
+/** The one IdP this sign-in goes to without asking, if any: the only one allowed, or the one of the hinted email's domain. */
+export function pickIdp(allowed: readonly Idp[], loginHint: string | undefined): Idp | undefined {
+  if (allowed.length === 1) return allowed[0];
+  return loginHint ? idpForEmail(allowed, loginHint) : undefined;
+}
+
+export function lastChoice(ctx: RequestContext, allowed: readonly Idp[]): Idp | undefined {
+  const name = ctx.cookies.get(`${ctx.mode.prefix}${IDP_CHOICE_COOKIE}`);
+  return name && allowed.some((idp) => idp.name === name) ? findIdp(allowed, name) : undefined;
+}
+
+export function choiceCookie(mode: CookieMode, name: string): string {
+  return serializeCookie(`${mode.prefix}${IDP_CHOICE_COOKIE}`, name, { secure: mode.secure, sameSite: 'Lax', httpOnly: true, maxAge: CHOICE_MAX_AGE });
+}
+
+export function clearChoiceCookie(mode: CookieMode): string {
+  return deleteCookie(`${mode.prefix}${IDP_CHOICE_COOKIE}`, { secure: mode.secure, sameSite: 'Lax', httpOnly: true });
+}
+
+/**
+ * The chooser: one link per allowed IdP (`/_auth/login?idp=<name>&rd=…`), the last choice first and
+ * marked, and an email field whose domain picks the IdP. Plain HTML, no script, labelled controls.
+ */
+export function chooserPage(returnTo: string, allowed: readonly Idp[], last: Idp | undefined, notice: string | undefined, setCookies: string[]): Response {
+  const ordered = last ? [last, ...allowed.filter((idp) => idp !== last)] : [...allowed];
+  const rd = encodeURIComponent(returnTo);
+  const items = ordered
+    .map((idp) => {
+      const mark = idp === last ? ' <span class="last">(last used)</span>' : '';
+      return `<li><a class="button" href="/_auth/login?idp=${encodeURIComponent(idp.name)}&amp;rd=${escapeHtml(rd)}">${escapeHtml(idp.displayName)}</a>${mark}</li>`;
+    })
+    .join('\n');
+  const withDomains = allowed.some((idp) => idp.emailDomains.length > 0);
+  const emailForm = withDomains
+    ? `<form method="get" action="/_auth/login"><input type="hidden" name="rd" value="${escapeHtml(returnTo)}">
+<label for="email">Or enter your email address</label>
+<input id="email" name="login_hint" type="email" autocomplete="email" required>
+<button class="button" type="submit">Continue</button></form>`
+    : '';
+  const note = notice ? `<p role="alert">${escapeHtml(notice)}</p>` : '';
+  const html = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta name="robots" content="noindex"><title>Choose how to sign in</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:12vh auto;padding:0 1rem;color:#1f2937}
+h1{font-size:1.5rem}ul{list-style:none;padding:0}li{margin:.5rem 0}.last{color:#4b5563}
+.button{border:0;font:inherit;cursor:pointer;display:inline-block;padding:.5rem 1rem;border-radius:.375rem;background:#2563eb;color:#fff;text-decoration:none}
+.button:focus,input:focus{outline:3px solid #1e40af;outline-offset:2px}label{display:block;margin-top:1.5rem}input{font:inherit;padding:.4rem;margin:.25rem .5rem .25rem 0}</style></head>
+<body><main><h1>Choose how to sign in</h1>
+${note}
+<nav aria-label="Identity providers"><ul>
+${items}
+</ul></nav>
+${emailForm}</main></body></html>`;
+  const response = new Response(html, { status: 200, headers: PAGE_HEADERS });
+  for (const cookie of setCookies) response.headers.append('set-cookie', cookie);
+  return response;
+}
