@@ -33,7 +33,8 @@ export async function handleBackchannelLogout(ctx: RequestContext): Promise<Resp
   try {
     // Routed by its `iss` to the one IdP with that issuer, then verified with that IdP's keys and
     // client id (which checks `iss` again): a logout from one IdP ends only that IdP's sessions.
-    const idp = idpByIssuer(ctx.config.idps, unverifiedClaims(tokens[0])['iss']);
+    // (One IdP: the token goes to it, and its own checks say what is wrong — encrypted, malformed, iss.)
+    const idp = ctx.config.idps.length === 1 ? ctx.config.idps[0] : idpByIssuer(ctx.config.idps, unverifiedClaims(tokens[0])['iss']);
     if (!idp) throw new LogoutTokenError('iss', 'the issuer is not an identity provider of this site');
     const config = withIdp(ctx.config, idp.name)!;
     const claims = await verifyLogoutToken(await getProvider(config), config, tokens[0], ctx.now);
