@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'userinfo_invalid'
   | 'unauthenticated'
   | 'invalid_token'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
   | 'insufficient_scope'
   | 'step_up_required'
   | 'forbidden'
@@ -47,6 +49,9 @@ const STATUS: Record<ErrorCode, number> = {
   userinfo_invalid: 502,
   unauthenticated: 401,
   invalid_token: 401,
+  // RFC 9449 7.1, 9: a DPoP proof that fails a check; a proof without the server's current nonce.
+  invalid_dpop_proof: 401,
+  use_dpop_nonce: 401,
   insufficient_scope: 403,
   step_up_required: 401,
   forbidden: 403,
@@ -81,6 +86,8 @@ const TITLES: Record<ErrorCode, string> = {
   userinfo_invalid: 'Sign-in could not be verified',
   unauthenticated: 'Sign-in required',
   invalid_token: 'Access token not accepted',
+  invalid_dpop_proof: 'DPoP proof not accepted',
+  use_dpop_nonce: 'DPoP nonce required',
   insufficient_scope: 'Access token lacks permission',
   step_up_required: 'Stronger or more recent sign-in required',
   forbidden: 'Access denied',

@@ -138,3 +138,16 @@ export async function tokensFor({ issuer = apiIdp, user = 'alice', resource = GA
   if (!res.ok || !tokens.access_token) throw new Error(`token endpoint: ${res.status} ${JSON.stringify(tokens)}`);
   return tokens;
 }
+
+/** JSON headers of an API call with `Authorization: DPoP <token>` and a proof for this request. */
+export async function dpopHeaders(key: DpopKey, token: string, method: string, url: string, options: Partial<ProofOptions> = {}): Promise<Record<string, string>> {
+  return { accept: 'application/json', authorization: `DPoP ${token}`, dpop: await proof(key, { htm: method, htu: url, token, ...options }) };
+}
+
+/** A DPoP-bound JWT access token for alice at GATEWAY_RESOURCE, its key, and a gateway guarding /mcp/**. */
+export async function boundToken(routes: unknown[] = [{ path: '/mcp/**', auth: 'api' }], overrides: Record<string, unknown> = {}) {
+  const key = await dpopKey();
+  const { access_token: token, token_type } = await tokensFor({ dpop: key });
+  if (token_type !== 'DPoP') throw new Error(`expected a DPoP-bound token, got token_type ${token_type}`);
+  return { key, token, gw: apiGateway(routes, overrides) };
+}
