@@ -16,9 +16,19 @@ interface ProtectedResource {
   authorizationServers: string[];
 }
 
-/** The APIs this configuration protects: one per accepted audience. */
-function protectedResources(config: Config): ProtectedResource[] {
-  return config.apiAudience ? [{ resource: config.apiAudience, authorizationServers: [config.issuer] }] : [];
+/**
+ * The APIs this configuration protects: one per accepted audience (API_AUDIENCE, or each IdP's
+ * `api_audience` with IDPS), naming every IdP whose tokens are accepted for it.
+ */
+function protectedResources(config: Config, idps?: readonly string[]): ProtectedResource[] {
+  const byAudience = new Map<string, string[]>();
+  for (const idp of config.idps) {
+    if (!idp.apiAudience || (idps && !idps.includes(idp.name))) continue;
+    const servers = byAudience.get(idp.apiAudience) ?? [];
+    if (!servers.includes(idp.issuer)) servers.push(idp.issuer);
+    byAudience.set(idp.apiAudience, servers);
+  }
+  return [...byAudience].map(([resource, authorizationServers]) => ({ resource, authorizationServers }));
 }
 
 /**
@@ -57,7 +67,8 @@ export function handleProtectedResource(ctx: RequestContext): Response | null {
  */
 export function apiRefusal(ctx: RequestContext, rule: RouteRule, error: GatewayError): GatewayError {
   const challenge = error.headers['www-authenticate'];
-  const resource = protectedResources(ctx.config)[0];
+  // The rule's IdPs (`idps`) decide whose tokens count: the first audience among them is advertised.
+  const resource = protectedResources(ctx.config, rule.idps)[0];
   if (!resource || !challenge || (error.status !== 401 && error.status !== 403)) return error.with({ json: true });
   const headers = {
     ...error.headers,

@@ -85,8 +85,7 @@ function refreshTime(session: Session, expiry: number, margin: number): number {
 
 /** The IdP that signed the user in; sessions from before several IdPs existed came from `default`. */
 function idpOf(session: Session): string {
-  const idp = (session as Session & { idp?: unknown }).idp;
-  return typeof idp === 'string' && idp !== '' ? idp : 'default';
+  return typeof session.idp === 'string' && session.idp !== '' ? session.idp : 'default';
 }
 
 function stringClaim(claims: Record<string, unknown>, name: string): string | null {

@@ -1,7 +1,8 @@
 // RFC 9728 Protected Resource Metadata: the documents the gateway publishes for API_AUDIENCE, and the
 // `resource_metadata` every api 401/403 challenge carries (plus `scope` where the rule requires some).
-import { describe, expect, it } from 'vitest';
-import { API_RESOURCE } from '../setup/constants';
+import { describe, expect, inject, it } from 'vitest';
+import { API_RESOURCE, CLIENT_ID } from '../setup/constants';
+import { idpsGateway } from '../idps/helpers';
 import { gateway } from '../support/gateway';
 import { GATEWAY_RESOURCE, ORIGIN, apiGateway, apiIdp, challenges, tokensFor } from './helpers';
 
@@ -77,6 +78,27 @@ describe('the metadata document', () => {
     const publicRoutes = [{ path: '/.well-known/**', auth: 'public' }];
     const echo = await gateway({ ROUTES: publicRoutes, OIDC_ISSUER: apiIdp }).fetch('/.well-known/oauth-protected-resource/mcp');
     expect(((await echo.json()) as { path: string }).path).toBe('/.well-known/oauth-protected-resource/mcp');
+  });
+});
+
+describe('with several identity providers (IDPS)', () => {
+  const idps = [
+    { name: 'corp', issuer: apiIdp, client_id: CLIENT_ID, api_audience: GATEWAY_RESOURCE },
+    { name: 'partner', issuer: inject('idpIssuer'), client_id: CLIENT_ID, api_audience: GATEWAY_RESOURCE },
+    { name: 'other', issuer: inject('idpIssuerFullClaims'), client_id: CLIENT_ID, api_audience: 'https://localhost/other-api' },
+  ];
+
+  it('one document per audience, naming every IdP whose tokens count for it', async () => {
+    const gw = idpsGateway(idps, { ROUTES });
+    expect(await (await gw.fetch(METADATA)).json()).toMatchObject({ resource: GATEWAY_RESOURCE, authorization_servers: [apiIdp, inject('idpIssuer')] });
+    const other = await gw.fetch(`${ORIGIN}/.well-known/oauth-protected-resource/other-api`);
+    expect(await other.json()).toMatchObject({ resource: 'https://localhost/other-api', authorization_servers: [inject('idpIssuerFullClaims')] });
+  });
+
+  it('a rule limited to some IdPs points at their audience', async () => {
+    const gw = idpsGateway(idps, { ROUTES: [{ path: '/other-api/**', auth: 'api', idps: ['other'] }] });
+    const res = await gw.fetch('/other-api/x', { headers: JSON_CLIENT });
+    expect(challenges(res.headers.get('www-authenticate'))['Bearer']!['resource_metadata']).toBe(`${ORIGIN}/.well-known/oauth-protected-resource/other-api`);
   });
 });
 

@@ -3,6 +3,7 @@
 // Cache-Control: no-store, 401 JSON when signed out; kept fresh like /_auth/userinfo.
 import { afterEach, describe, expect, it } from 'vitest';
 import { gateway } from '../support/gateway';
+import { CORP, PARTNER, idpsGateway, signInAt } from '../idps/helpers';
 import { signIn } from '../support/flows';
 import { clock, idp, lifecycleGateway, signInWithIdpJar, storedSession } from '../support/lifecycle';
 
@@ -46,6 +47,13 @@ describe('GET /_auth/session', () => {
     expect(body['idle_expires_at']).toBeGreaterThanOrEqual(before + 86_400);
     // Never a token: nothing JWT-shaped, no token field names.
     expect(text).not.toMatch(/eyJ|token/i);
+  });
+
+  it('idp names the IdP that signed the user in (IDPS)', async () => {
+    const gw = idpsGateway([CORP, PARTNER]);
+    await signInAt(gw, 'partner', 'bob');
+    const { body } = await sessionInfo(gw);
+    expect(body).toMatchObject({ signed_in: true, sub: 'bob', idp: 'partner' });
   });
 
   it('an unverified email is not reported (only verified addresses are identity)', async () => {
