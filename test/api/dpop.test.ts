@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { jwtPayload } from '../routes/helpers';
 import type { EchoBody } from '../setup/protocol';
 import { signIn } from '../support/flows';
-import { ORIGIN, apiGateway, boundToken, challenges, dpopHeaders, dpopKey, proof, tokensFor } from './helpers';
+import { ORIGIN, apiGateway, boundToken, challenges, dpopHeaders, dpopKey, tokensFor } from './helpers';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -163,4 +163,10 @@ describe('server nonces (API_DPOP_NONCE, RFC 9449 9)', () => {
   });
 });
 
-void proof;
+describe('OIDC_DPOP', () => {
+  it('is not implemented yet: setting it is refused by name, never silently ignored', async () => {
+    const res = await apiGateway([], { OIDC_DPOP: 'true' }).fetch('/x', { headers: { accept: 'application/json' } });
+    expect(res.status).toBe(500);
+    expect(await res.text()).toContain('OIDC_DPOP: is not supported');
+  });
+});
