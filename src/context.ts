@@ -5,6 +5,7 @@ import { parseCookies } from './http/cookies';
 import { getProvider, type Provider } from './oidc/provider';
 import { DEV_HTTP_MODE, SECURE_MODE, type CookieMode } from './session/cookie-names';
 import { KvSessionStore, type SessionStore } from './session/store';
+import { rateLimiterOf, type RateLimiter } from './http/rate-limit';
 import type { Env } from './env';
 
 /** Everything a handler needs for one request, resolved once at the edge of the app. */
@@ -20,6 +21,8 @@ export interface RequestContext {
   now: number;
   provider(): Promise<Provider>;
   waitUntil(promise: Promise<unknown>): void;
+  /** The RATE_LIMITER binding, when there is one (http/rate-limit.ts). */
+  rateLimiter: RateLimiter | undefined;
 }
 
 const stores = new WeakMap<Config, KvSessionStore>();
@@ -46,6 +49,7 @@ export function createContext(request: Request, env: Env, waitUntil: (p: Promise
     now: Math.floor(Date.now() / 1000),
     provider: () => getProvider(config),
     waitUntil,
+    rateLimiter: rateLimiterOf(env),
   };
 }
 

@@ -63,10 +63,14 @@ const INACTIVE_TTL = 10;
 const INTROSPECTION_CACHE_MAX = 1000;
 const introspected = new Map<string, { principal: Principal | null; until: number }>();
 
-export async function verifyBearer(provider: Provider, config: Config, token: string, now: number): Promise<Principal> {
+/**
+ * `limit` is asked before an unknown opaque token is sent to introspection and throws to refuse
+ * (RATE_LIMITER per client, http/rate-limit.ts); a token answered from the cache costs the IdP nothing.
+ */
+export async function verifyBearer(provider: Provider, config: Config, token: string, now: number, limit?: () => Promise<void>): Promise<Principal> {
   if (!config.apiAudience) throw invalidToken('bearer tokens are not accepted here', 'API_AUDIENCE is not configured');
   if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) throw invalidToken('the access token is malformed');
-  return JWS_SHAPE.test(token) ? verifyJwt(provider, config, token, now) : introspect(provider, config, token, now);
+  return JWS_SHAPE.test(token) ? verifyJwt(provider, config, token, now) : introspect(provider, config, token, now, limit);
 }
 
 async function verifyJwt(provider: Provider, config: Config, token: string, now: number): Promise<Principal> {
@@ -112,7 +116,7 @@ const introspections = throttle({
   message: 'Too many access tokens to check right now. Please retry shortly.',
 });
 
-async function introspect(provider: Provider, config: Config, token: string, now: number): Promise<Principal> {
+async function introspect(provider: Provider, config: Config, token: string, now: number, limit?: () => Promise<void>): Promise<Principal> {
   if (!provider.as.introspection_endpoint) throw invalidToken('the access token is not valid', 'opaque token and no introspection endpoint');
   const key = await cacheKey(provider.as.issuer, config.apiAudience!, token);
   const hit = introspected.get(key);
@@ -121,6 +125,7 @@ async function introspect(provider: Provider, config: Config, token: string, now
     return hit.principal;
   }
 
+  if (limit) await limit();
   let result: oauth.IntrospectionResponse;
   const release = introspections.take(Date.now());
   try {

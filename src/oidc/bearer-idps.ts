@@ -18,8 +18,8 @@ import { getProvider } from './provider';
 const MAX_TOKEN_LENGTH = 8192;
 const JWS_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
-export async function verifyBearerAtIdps(config: Config, names: readonly string[] | undefined, token: string, now: number): Promise<Principal> {
-  if (config.idps.length === 1) return withIdpName(await verifyBearer(await getProvider(config), config, token, now), config.idp);
+export async function verifyBearerAtIdps(config: Config, names: readonly string[] | undefined, token: string, now: number, limit?: () => Promise<void>): Promise<Principal> {
+  if (config.idps.length === 1) return withIdpName(await verifyBearer(await getProvider(config), config, token, now, limit), config.idp);
   const accepting = config.idps.filter((idp) => (!names || names.includes(idp.name)) && idp.apiAudience !== undefined);
   if (accepting.length === 0) throw invalidToken('bearer tokens are not accepted here', 'no api_audience among the rule\'s identity providers');
   if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) throw invalidToken('the access token is malformed');
@@ -38,7 +38,7 @@ export async function verifyBearerAtIdps(config: Config, names: readonly string[
     idp = accepting[0]!;
   }
   const view = withIdp(config, idp.name)!;
-  return withIdpName(await verifyBearer(await getProvider(view), view, token, now), idp.name);
+  return withIdpName(await verifyBearer(await getProvider(view), view, token, now, limit), idp.name);
 }
 
 function withIdpName(principal: Principal, idp: string): Principal {

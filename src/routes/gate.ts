@@ -2,6 +2,7 @@ import { GatewayError } from '../http/errors';
 import { wantsJson } from '../http/client';
 import { corsRefusalHeaders } from '../http/cors';
 import { log } from '../http/log';
+import { takeRate } from '../http/rate-limit';
 import { judgeRequest } from '../policy/readings';
 import { decide, type Principal, type StepUp } from '../policy/decide';
 import { networkFacts } from '../policy/conditions';
@@ -70,7 +71,9 @@ async function gate(ctx: RequestContext, path: string, rule: RouteRule): Promise
     const presented = rule.auth === 'api' ? presentedToken(ctx.request) : null;
     if (presented === undefined) throw invalidToken('the Authorization header is malformed');
     if (presented) {
-      principal = await verifyPresented(ctx, rule, presented, (token) => verifyBearerAtIdps(ctx.config, rule.idps, token, ctx.now));
+      // An unknown opaque token costs an introspection at the IdP: limited per client with RATE_LIMITER.
+      const limit = ctx.rateLimiter ? () => takeRate(ctx.rateLimiter, 'introspection', ctx.request) : undefined;
+      principal = await verifyPresented(ctx, rule, presented, (token) => verifyBearerAtIdps(ctx.config, rule.idps, token, ctx.now, limit));
       bearer = presented.token;
       proofUsed = presented.scheme === 'DPoP';
     } else {
