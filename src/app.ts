@@ -3,6 +3,7 @@ import type { Env } from './env';
 import { GatewayError } from './http/errors';
 import { errorResponse } from './http/respond';
 import { rateLimiterOf, takeRate } from './http/rate-limit';
+import { metricsOf, writeMetrics } from './http/metrics';
 import { createContext, type RequestContext } from './context';
 import { sessionStoreFor } from './lifecycle/coordinated';
 import { handleCallback } from './routes/callback';
@@ -21,6 +22,18 @@ type AppEnv = { Bindings: Env; Variables: { ctx: RequestContext } };
 
 /** Wiring only: which handler answers which path. The handlers hold the logic. */
 export const app = new Hono<AppEnv>();
+
+// METRICS (optional): one data point per request, written after the response whatever it was. Hono
+// turns a thrown error into the response (onError) before `next()` returns here, so refusals and
+// failures pass this point too, with the error in `c.error`. Without the binding: nothing at all.
+app.use('*', async (c, next) => {
+  const metrics = metricsOf(c.env);
+  if (!metrics) return next();
+  const started = Date.now();
+  await next();
+  const ctx = c.var.ctx as RequestContext | undefined; // unset when the request failed before its context was built
+  writeMetrics(metrics, ctx?.metrics ?? {}, { pathname: (ctx?.url ?? new URL(c.req.url)).pathname, status: c.res.status, error: c.error, latencyMs: Date.now() - started });
+});
 
 app.use('*', async (c, next) => {
   c.set('ctx', createContext(c.req.raw, c.env, (promise) => c.executionCtx.waitUntil(promise), sessionStoreFor));

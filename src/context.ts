@@ -5,6 +5,7 @@ import { parseCookies } from './http/cookies';
 import { getProvider, type Provider } from './oidc/provider';
 import { DEV_HTTP_MODE, SECURE_MODE, type CookieMode } from './session/cookie-names';
 import { KvSessionStore, type SessionStore } from './session/store';
+import type { RequestFacts } from './http/metrics';
 import { rateLimiterOf, type RateLimiter } from './http/rate-limit';
 import type { Env } from './env';
 
@@ -21,6 +22,8 @@ export interface RequestContext {
   now: number;
   provider(): Promise<Provider>;
   waitUntil(promise: Promise<unknown>): void;
+  /** This request's facts for the METRICS data point (http/metrics.ts), filled where they are known. */
+  metrics: RequestFacts;
   /** The RATE_LIMITER binding, when there is one (http/rate-limit.ts). */
   rateLimiter: RateLimiter | undefined;
 }
@@ -49,6 +52,7 @@ export function createContext(request: Request, env: Env, waitUntil: (p: Promise
     now: Math.floor(Date.now() / 1000),
     provider: () => getProvider(config),
     waitUntil,
+    metrics: {},
     rateLimiter: rateLimiterOf(env),
   };
 }

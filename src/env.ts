@@ -6,5 +6,7 @@ export interface Env {
   SESSIONS: KVNamespace;
   /** Optional Workers Rate Limiting binding (http/rate-limit.ts reads it defensively). */
   RATE_LIMITER?: unknown;
+  /** Optional Workers Analytics Engine dataset: one data point per request (http/metrics.ts). */
+  METRICS?: unknown;
   [key: string]: unknown;
 }

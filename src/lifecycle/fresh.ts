@@ -65,13 +65,19 @@ export async function keepFresh(ctx: RequestContext, current: Current): Promise<
 
   if (due && session.refreshToken && !outage) {
     const coordinator = activeCoordinator(ctx);
+    const started = Date.now();
+    // Metrics (http/metrics.ts): did this request redeem, or wait for a refresh another one started?
+    let joined = true;
     const result = await singleFlight(state, current.handle.id, async () => {
+      joined = false;
       const fallback = () => refreshLocally(ctx, current);
       const outcome = await (coordinator ? refreshViaCoordinator(ctx, current, coordinator, fallback) : fallback());
       if (outcome.kind === 'fresh') state.outage = undefined;
       if (outcome.kind === 'unavailable' && outcome.idpDown) refreshFailed(ctx, session, outcome.error);
       return outcome;
     });
+    ctx.metrics.idpMs = Date.now() - started;
+    ctx.metrics.refresh = result.kind === 'fresh' ? (joined ? 'shared' : 'refreshed') : result.kind;
     return settle(ctx, current, result, expiry);
   }
 
@@ -87,6 +93,8 @@ export async function keepFresh(ctx: RequestContext, current: Current): Promise<
     await endSession(ctx, current.handle.id, session, 'tokens_expired');
     return null;
   }
+  // The IdP failed moments ago (OUTAGE_RETRY_AFTER): not asked again, as unavailable as then.
+  ctx.metrics.refresh = 'unavailable';
   return settle(ctx, current, { kind: 'unavailable', error: outage!.error, idpDown: true }, expiry);
 }
 

@@ -35,6 +35,8 @@ export async function handleProtected(ctx: RequestContext): Promise<Response> {
     { host: ctx.url.hostname, method: ctx.request.method, rawPath: ctx.url.pathname, search: ctx.url.search, headers: ctx.request.headers },
     ctx.config.pathCase,
   );
+  // Metrics locate a decision by its rule, never by the path, which can name a person (http/metrics.ts).
+  ctx.metrics.rule = rule.index;
   try {
     return await gate(ctx, path, rule);
   } catch (error) {
@@ -71,9 +73,16 @@ async function gate(ctx: RequestContext, path: string, rule: RouteRule): Promise
     const presented = rule.auth === 'api' ? presentedToken(ctx.request) : null;
     if (presented === undefined) throw invalidToken('the Authorization header is malformed');
     if (presented) {
+      ctx.metrics.via = 'bearer';
       // An unknown opaque token costs an introspection at the IdP: limited per client with RATE_LIMITER.
       const limit = ctx.rateLimiter ? () => takeRate(ctx.rateLimiter, 'introspection', ctx.request) : undefined;
-      principal = await verifyPresented(ctx, rule, presented, (token) => verifyBearerAtIdps(ctx.config, rule.idps, token, ctx.now, limit));
+      const started = Date.now();
+      try {
+        principal = await verifyPresented(ctx, rule, presented, (token) => verifyBearerAtIdps(ctx.config, rule.idps, token, ctx.now, limit));
+      } finally {
+        ctx.metrics.idpMs = Date.now() - started;
+      }
+      ctx.metrics.idp = principal.idp ?? DEFAULT_IDP;
       bearer = presented.token;
       proofUsed = presented.scheme === 'DPoP';
     } else {
@@ -82,6 +91,10 @@ async function gate(ctx: RequestContext, path: string, rule: RouteRule): Promise
       current = rule.auth === 'public' ? await currentSession(ctx).catch(anonymous) : await currentSession(ctx);
       // A session from an IdP no longer configured names nobody: sign in again.
       if (current && !withIdp(ctx.config, current.session.idp)) current = null;
+      if (current) {
+        ctx.metrics.via = 'session';
+        ctx.metrics.idp = current.session.idp ?? DEFAULT_IDP;
+      }
       if (current) current = rule.auth === 'public' ? await keepFresh(ctx, current).catch(() => null) : await keepFresh(ctx, current);
       if (current) principal = { via: 'session', sub: current.session.sub, claims: current.session.claims, idp: current.session.idp ?? DEFAULT_IDP };
     }
@@ -93,6 +106,7 @@ async function gate(ctx: RequestContext, path: string, rule: RouteRule): Promise
   const verdict = decide(rule, principal, { preflight, navigation, network }, ctx.now, ctx.config.clockSkew, (principal && withIdp(ctx.config, principal.idp)) || ctx.config);
   switch (verdict.action) {
     case 'forward': {
+      ctx.metrics.outcome = 'forward';
       if (current && verdict.principal) touchIfDue(ctx, current);
       const publicUrl = new URL(ctx.url.href);
       publicUrl.pathname = path;
@@ -116,6 +130,7 @@ async function gate(ctx: RequestContext, path: string, rule: RouteRule): Promise
       return response.webSocket ? relayWebSocket(response, socketWatch(ctx, verdict.principal ? current : null, bearer ? verdict.principal : null)) : response;
     }
     case 'sign-in':
+      ctx.metrics.outcome = 'sign-in';
       return startSignIn(ctx, returnPath(ctx, path), staleCookie(ctx, current), verdict.stepUp, rule.idps);
     case 'unauthenticated':
       throw unauthenticated(ctx, rule, path, current, verdict.stepUp);
