@@ -128,11 +128,12 @@ describe('with METRICS', () => {
     expect(login.point).toMatchObject({ outcome: '5xx', code: 'idp_unreachable', rule: '', endpoint: 'login', status: 503 });
   });
 
-  it('refresh: refreshed while the IdP answers, unavailable (then 5xx past the grace) while it does not', async () => {
+  /** Alice signed in at a fresh test issuer whose one refresh renews the tokens for an hour. */
+  async function refreshable(overrides: Record<string, unknown>) {
     const { binding, points } = dataset();
     const seconds = () => Math.floor(Date.now() / 1000);
     const issuer = await newIssuer();
-    const gw = gateway({ ROUTES, METRICS: binding, OIDC_ISSUER: issuer, OIDC_SCOPES: 'openid offline_access', IDP_TIMEOUT: '1', IDP_OUTAGE_GRACE: '60' });
+    const gw = gateway({ ROUTES, METRICS: binding, OIDC_ISSUER: issuer, OIDC_SCOPES: 'openid offline_access', IDP_TIMEOUT: '1', IDP_OUTAGE_GRACE: '60', ...overrides });
     const { callbackResponse } = await signInWithScript(gw, {
       idToken: { claims: { sub: 'alice' } },
       tokenResponse: { refresh_token: `rt-${crypto.randomUUID()}` },
@@ -140,24 +141,50 @@ describe('with METRICS', () => {
     });
     expect(callbackResponse.status).toBe(303);
     rememberSession(gw);
+    return { gw, issuer, points };
+  }
 
-    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 290_000 }); // 10 s before the access token expires
-    const refreshed = await pointOf(gw, points, '/page', API);
-    expect(refreshed.res.status).toBe(200);
-    expect(refreshed.point).toMatchObject({ outcome: 'forward', refresh: 'refreshed', via: 'session', idp: 'default' });
-    expect(refreshed.point.idp_ms).toBeGreaterThanOrEqual(0);
-    const steady = await pointOf(gw, points, '/page', API);
-    expect(steady.point).toMatchObject({ outcome: 'forward', refresh: 'none', idp_ms: 0 });
+  describe.each([
+    ['coordinated', {}],
+    ['KV-only', { COORDINATOR: undefined }],
+  ])('refresh (%s)', (_mode, overrides) => {
+    it('refreshed while the IdP answers, unavailable (then 5xx past the grace) while it does not', async () => {
+      const { gw, issuer, points } = await refreshable(overrides);
+      vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 290_000 }); // 10 s before the access token expires
+      const refreshed = await pointOf(gw, points, '/page', API);
+      expect(refreshed.res.status).toBe(200);
+      expect(refreshed.point).toMatchObject({ outcome: 'forward', refresh: 'refreshed', via: 'session', idp: 'default' });
+      expect(refreshed.point.idp_ms).toBeGreaterThanOrEqual(0);
+      const steady = await pointOf(gw, points, '/page', API);
+      expect(steady.point).toMatchObject({ outcome: 'forward', refresh: 'none', idp_ms: 0 });
 
-    await setFaults(issuer, { token: { reset: true } });
-    vi.setSystemTime(Date.now() + 3_600_000); // the refreshed tokens expire now: due again, the IdP is down
-    const served = await pointOf(gw, points, '/page', API);
-    expect(served.res.status, 'within IDP_OUTAGE_GRACE').toBe(200);
-    expect(served.point).toMatchObject({ outcome: 'forward', refresh: 'unavailable' });
-    vi.setSystemTime(Date.now() + 120_000); // past the grace
-    const refused = await pointOf(gw, points, '/page', API);
-    expect(refused.point).toMatchObject({ outcome: '5xx', refresh: 'unavailable', via: 'session' });
-    expect(['idp_unreachable', 'idp_timeout']).toContain(refused.point.code);
+      await setFaults(issuer, { token: { reset: true } });
+      vi.setSystemTime(Date.now() + 3_600_000); // the refreshed tokens expire now: due again, the IdP is down
+      const served = await pointOf(gw, points, '/page', API);
+      expect(served.res.status, 'within IDP_OUTAGE_GRACE').toBe(200);
+      expect(served.point).toMatchObject({ outcome: 'forward', refresh: 'unavailable' });
+      vi.setSystemTime(Date.now() + 120_000); // past the grace
+      const refused = await pointOf(gw, points, '/page', API);
+      expect(refused.point).toMatchObject({ outcome: '5xx', refresh: 'unavailable', via: 'session' });
+      expect(['idp_unreachable', 'idp_timeout']).toContain(refused.point.code);
+    });
+
+    it('two requests due at once: one refreshed, the other shared its refresh', async () => {
+      const { gw, points } = await refreshable(overrides);
+      vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 290_000 });
+      const answers = await Promise.all([gw.fetch('/page', { headers: API }), gw.fetch('/page', { headers: API })]);
+      expect(answers.map((r) => r.status)).toEqual([200, 200]);
+      expect(points.slice(-2).map((p) => named(p).refresh).sort()).toEqual(['refreshed', 'shared']);
+    });
+
+    it('a refresh the IdP refuses ends the session: ended, and the program is told to sign in', async () => {
+      const { gw, issuer, points } = await refreshable(overrides);
+      await setFaults(issuer, { token: { status: 400, body: '{"error":"invalid_grant"}', contentType: 'application/json' } });
+      vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 290_000 });
+      const ended = await pointOf(gw, points, '/page', API);
+      expect(ended.res.status).toBe(401);
+      expect(ended.point).toMatchObject({ outcome: '401', code: 'unauthenticated', refresh: 'ended', via: 'session', idp: 'default' });
+    });
   });
 
   it('a binding that throws never fails a request, and is logged once', async () => {
