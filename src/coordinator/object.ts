@@ -2,6 +2,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { loadConfig, type Config } from '../config';
 import { withIdp } from '../config/idps';
 import { GatewayError } from '../http/errors';
+import { auditSignedOut } from '../http/audit';
 import { log } from '../http/log';
 import { refreshSession, type RefreshOutcome, type RefreshSteps } from '../oidc/refresh';
 import { getProvider } from '../oidc/provider';
@@ -234,7 +235,10 @@ export class CoordinatorObject extends DurableObject<CoordinatorEnv> {
           await this.remember({ expiresAt: session.expiresAt, latest: { sealed, tokensAt: session.tokensAt ?? ask.now } });
           return true;
         }),
-      end: (reason) => this.end({ id: ask.handle.id, until: ask.session.expiresAt, now: ask.now, reason }),
+      end: async (reason) => {
+        await this.end({ id: ask.handle.id, until: ask.session.expiresAt, now: ask.now, reason });
+        await auditSignedOut(ask.handle.id, { sub: ask.session.sub, idp: ask.session.idp ?? 'default', reason });
+      },
     };
 
     let answer: RefreshAnswer;

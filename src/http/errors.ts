@@ -116,6 +116,8 @@ export interface GatewayErrorOptions {
   retryHref?: string;
   /** Force a JSON body (API routes) instead of deciding from the request's headers. */
   json?: boolean;
+  /** Who was refused (`sub`), when known: for the operator's log line only, never the response. */
+  subject?: string;
 }
 
 export class GatewayError extends Error {
@@ -125,6 +127,7 @@ export class GatewayError extends Error {
   readonly headers: Record<string, string>;
   readonly extra: Record<string, string>;
   readonly retryHref: string | undefined;
+  readonly subject: string | undefined;
   json: boolean | undefined;
 
   constructor(code: ErrorCode, message: string, options: GatewayErrorOptions = {}) {
@@ -136,6 +139,7 @@ export class GatewayError extends Error {
     this.headers = options.headers ?? {};
     this.extra = options.extra ?? {};
     this.retryHref = options.retryHref;
+    this.subject = options.subject;
     this.json = options.json;
   }
 
@@ -157,6 +161,7 @@ export class GatewayError extends Error {
       ...(this.detail === undefined ? {} : { detail: this.detail }),
       ...(this.retryHref === undefined ? {} : { retryHref: this.retryHref }),
       ...(this.json === undefined ? {} : { json: this.json }),
+      ...(this.subject === undefined ? {} : { subject: this.subject }),
       ...(this.cause === undefined ? {} : { cause: this.cause }),
       ...options,
     });

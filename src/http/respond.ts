@@ -24,6 +24,7 @@ export function errorResponse(request: Request, thrown: unknown): Response {
     path: url.pathname.slice(0, 512),
     message: error.message,
     ...(error.detail ? { detail: error.detail } : {}),
+    ...(error.subject ? { sub: error.subject } : {}),
     ...(isGatewayError(thrown) ? {} : { exception: describe(thrown) }),
   });
   if (asJson) {

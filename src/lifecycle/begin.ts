@@ -1,6 +1,7 @@
 import type { RequestContext } from '../context';
 import type { Session } from '../session/model';
 import type { SessionHandle } from '../session/store';
+import { auditSignedIn } from '../http/audit';
 import { registerSession } from './end';
 
 /**
@@ -11,5 +12,6 @@ export async function beginSession(ctx: RequestContext, session: Session): Promi
   const handle = ctx.store.newHandle();
   await ctx.store.create(handle, session, ctx.config.idleTtl, ctx.now);
   await registerSession(ctx, handle, session);
+  await auditSignedIn(handle.id, { sub: session.sub, idp: session.idp ?? 'default', acr: session.claims['acr'], amr: session.claims['amr'] });
   return handle;
 }

@@ -181,7 +181,7 @@ export function sessionIndexFor(config: Config): SessionIndex {
  * What a refresh came to, for fresh.ts. `idpDown` = the IdP failed (this isolate then waits before
  * trying again); false when only the coordinator did not answer in time.
  */
-export type FlightResult = { kind: 'fresh'; current: Current } | { kind: 'ended' } | { kind: 'unavailable'; error: GatewayError; idpDown: boolean };
+export type FlightResult = { kind: 'fresh'; current: Current; shared: boolean } | { kind: 'ended' } | { kind: 'unavailable'; error: GatewayError; idpDown: boolean };
 
 /**
  * A refresh in coordinated mode: the session's object redeems (or hands over the result of the
@@ -207,7 +207,7 @@ export async function refreshViaCoordinator(ctx: RequestContext, current: Curren
     case 'fresh':
       markChecked(ctx, handle.id, asked);
       ctx.store.adopt(handle, answer.session);
-      return { kind: 'fresh', current: { handle, session: answer.session } };
+      return { kind: 'fresh', current: { handle, session: answer.session }, shared: answer.shared };
     case 'ended':
       forgetSession(ctx, handle.id);
       return { kind: 'ended' };

@@ -1,4 +1,5 @@
 import type { RequestContext } from '../context';
+import { auditSignedOut } from '../http/audit';
 import { log } from '../http/log';
 import type { IndexEntry } from '../session/index-store';
 import { emailVerified } from '../policy/identity';
@@ -53,6 +54,7 @@ export async function endSession(
 ): Promise<void> {
   forgetSession(ctx, id);
   await ctx.store.end(id, session.expiresAt ?? ctx.now + ctx.config.maxTtl, ctx.now, reason);
+  await auditSignedOut(id, { sub: session.sub || undefined, idp: session.idp ?? (session.sub ? 'default' : undefined), reason });
   const index = sessionIndexFor(ctx.config);
   ctx.waitUntil(
     index.remove(id, { iss: session.iss ?? issuerOf(ctx, session.idp), sub: session.sub, sid: session.sid, email: session.email ?? verifiedEmail(session.claims, assumeVerified(ctx, session.idp)) }).catch((error: unknown) => {

@@ -10,7 +10,7 @@ import { getProvider } from '../oidc/provider';
 import { withIdp } from '../config/idps';
 import type { RequestContext } from '../context';
 import type { Current } from './current';
-import { tokenExpiry, type Session } from '../session/model';
+import { refreshAt, tokenExpiry, type Session } from '../session/model';
 
 /**
  * A session's life after sign-in: its tokens are refreshed shortly before they expire, and it ends when
@@ -59,7 +59,7 @@ export async function keepFresh(ctx: RequestContext, current: Current): Promise<
   const { config, now } = ctx;
   const session = current.session;
   const expiry = tokenExpiry(session);
-  const due = expiry !== undefined && refreshDue(session, expiry, now, config.refreshMargin);
+  const due = expiry !== undefined && now >= refreshAt(session, config.refreshMargin)!;
   const state = isolateState(config);
   const outage = state.outage !== undefined && state.outage.since <= now && now < state.outage.until ? state.outage : undefined;
 
@@ -77,7 +77,7 @@ export async function keepFresh(ctx: RequestContext, current: Current): Promise<
       return outcome;
     });
     ctx.metrics.idpMs = Date.now() - started;
-    ctx.metrics.refresh = result.kind === 'fresh' ? (joined ? 'shared' : 'refreshed') : result.kind;
+    ctx.metrics.refresh = result.kind === 'fresh' ? (joined || result.shared ? 'shared' : 'refreshed') : result.kind;
     return settle(ctx, current, result, expiry);
   }
 
@@ -108,16 +108,6 @@ function settle(ctx: RequestContext, current: Current, result: FlightResult, exp
       if (ctx.now < expiry + ctx.config.idpOutageGrace) return current;
       throw result.error;
   }
-}
-
-/**
- * Due when less than REFRESH_MARGIN is left — or less than half the tokens' lifetime, for IdPs whose
- * tokens live shorter than the margin (otherwise every request would refresh).
- */
-function refreshDue(session: Session, expiry: number, now: number, margin: number): boolean {
-  const lifetime = expiry - (session.tokensAt ?? session.createdAt);
-  const effectiveMargin = Math.min(margin, Math.max(0, Math.floor(lifetime / 2)));
-  return now >= expiry - effectiveMargin;
 }
 
 function singleFlight(state: IsolateState, id: string, run: () => Promise<FlightResult>): Promise<FlightResult> {
@@ -152,7 +142,7 @@ function refreshLocally(ctx: RequestContext, current: Current): Promise<FlightRe
   return refreshOnce(steps, current.session).then((outcome) => {
     switch (outcome.kind) {
       case 'fresh':
-        return { kind: 'fresh', current: { handle, session: outcome.session } };
+        return { kind: 'fresh', current: { handle, session: outcome.session }, shared: outcome.shared };
       case 'ended':
         return { kind: 'ended' };
       case 'unavailable':

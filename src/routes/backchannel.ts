@@ -43,7 +43,7 @@ export async function handleBackchannelLogout(ctx: RequestContext): Promise<Resp
     if (await replay.seen(claims.iss, claims.jti, ctx.now)) throw new LogoutTokenError('replayed', 'this logout token was already used');
     const ended = await endIdpSessions(ctx, claims, 'backchannel_logout', config.issuer);
     await replay.remember(claims.iss, claims.jti, claims.exp + ctx.config.clockSkew, ctx.now);
-    log('info', 'backchannel_logout', { by: claims.sid !== undefined ? 'sid' : 'sub', sessions_ended: ended });
+    log('info', 'backchannel_logout', { by: claims.sid !== undefined ? 'sid' : 'sub', sessions_ended: ended, ...(ended === 0 ? { note: 'accepted; no session it names was signed in here' } : {}) });
     return new Response(null, { status: 200, headers: NO_STORE });
   } catch (error) {
     if (error instanceof LogoutTokenError) return refuse(error.code, error.message);

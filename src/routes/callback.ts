@@ -31,6 +31,8 @@ export async function handleCallback(ctx: RequestContext, idp = DEFAULT_IDP): Pr
   // says which IdP this response claims to come from, and everything below is that IdP's.
   const config = withIdp(ctx.config, idp);
   if (!config) throw new GatewayError('not_found', 'There is no such gateway endpoint.', { detail: `callback for unknown idp ${idp.slice(0, 64)}` });
+  // Sign-ins per IdP in METRICS (http/metrics.ts): a configured name, never a client's value.
+  ctx.metrics.idp = config.idp;
   const expected = config.responseMode === 'form_post' ? 'POST' : 'GET';
   if (ctx.request.method !== expected) {
     throw new GatewayError('callback_invalid', 'This sign-in response did not arrive the way this gateway asked for it. Please sign in again.', {

@@ -57,6 +57,6 @@ export async function handleFrontchannelLogout(ctx: RequestContext): Promise<Res
   } finally {
     release();
   }
-  log('info', 'frontchannel_logout', { sessions_ended: ended });
+  log('info', 'frontchannel_logout', { sessions_ended: ended, ...(ended === 0 ? { note: 'accepted; no session it names was signed in here' } : {}) });
   return htmlResponse(200, { title: 'Signed out', paragraphs: ['Your session here has ended.'] }, { ...headers, ...cookies });
 }

@@ -139,6 +139,7 @@ async function gate(ctx: RequestContext, path: string, rule: RouteRule): Promise
       throw new GatewayError('forbidden', `${verdict.denied ? `This page is not available ${verdict.missing}` : `You are signed in, but this page requires ${verdict.missing}`} (ROUTES[${rule.index}] ${verdict.condition}).`, {
         detail: `rule ${rule.index} ${verdict.condition}`,
         extra: { rule: String(rule.index), condition: verdict.condition },
+        ...(principal ? { subject: principal.sub } : {}),
       });
     case 'insufficient-scope':
       throw new GatewayError('insufficient_scope', `The access token needs the scope ${verdict.scopes.join(' ')}.`, {
@@ -146,6 +147,7 @@ async function gate(ctx: RequestContext, path: string, rule: RouteRule): Promise
           'www-authenticate': `Bearer realm="edgegate", error="insufficient_scope", error_description="the access token lacks a required scope", scope="${verdict.scopes.join(' ')}"`,
         },
         detail: `rule ${rule.index} scopes`,
+        ...(principal ? { subject: principal.sub } : {}),
       });
   }
 }

@@ -3,7 +3,7 @@ import { keepFresh } from '../lifecycle/fresh';
 import { currentSession } from '../lifecycle/current';
 import type { RequestContext } from '../context';
 import { emailVerified } from '../policy/identity';
-import { tokenExpiry, type Session } from '../session/model';
+import { refreshAt, tokenExpiry, type Session } from '../session/model';
 
 /**
  * `GET /_auth/session`: what a single-page app needs to know about its session, and never a token
@@ -70,17 +70,8 @@ export function sessionInfo(session: Session, options: InfoOptions, now: number)
     idp: idpOf(session),
     expires_at: expiresAt,
     idle_expires_at: Math.min(session.lastSeenAt + options.idleTtl, session.expiresAt),
-    refresh_at: renewable && tokensEnd !== undefined ? Math.max(now, refreshTime(session, tokensEnd, options.refreshMargin)) : null,
+    refresh_at: renewable && tokensEnd !== undefined ? Math.max(now, refreshAt(session, options.refreshMargin)!) : null,
   };
-}
-
-/**
- * When lifecycle/fresh.ts `refreshDue` turns true: REFRESH_MARGIN before expiry, at most half the
- * tokens' lifetime (short-lived tokens are not refreshed on every request). Keep the two in step.
- */
-function refreshTime(session: Session, expiry: number, margin: number): number {
-  const lifetime = expiry - (session.tokensAt ?? session.createdAt);
-  return expiry - Math.min(margin, Math.max(0, Math.floor(lifetime / 2)));
 }
 
 /** The IdP that signed the user in; sessions from before several IdPs existed came from `default`. */

@@ -62,7 +62,7 @@ export async function handleSsf(ctx: RequestContext): Promise<Response> {
       }
     }
     await replay.remember(replayIssuer, set.jti, set.iat + MAX_SET_AGE + ctx.config.clockSkew, ctx.now);
-    log('info', 'ssf_set_accepted', { ...fields, sessions_ended: ended });
+    log('info', 'ssf_set_accepted', { ...fields, sessions_ended: ended, ...(ended === 0 ? { note: 'accepted; no session it names was signed in here' } : {}) });
     return accepted();
   } catch (error) {
     if (error instanceof SecurityEventError) return refuse(error.code, error.message);

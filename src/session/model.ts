@@ -83,3 +83,15 @@ export function unverifiedClaims(jwt: string): Record<string, unknown> {
     return {};
   }
 }
+
+/**
+ * When the session's tokens are due for a refresh (epoch seconds; undefined when nothing says when
+ * they expire): REFRESH_MARGIN before expiry — or half the tokens' lifetime before it, for IdPs whose
+ * tokens live shorter than the margin (otherwise every request would refresh).
+ */
+export function refreshAt(session: Session, margin: number): number | undefined {
+  const expiry = tokenExpiry(session);
+  if (expiry === undefined) return undefined;
+  const lifetime = expiry - (session.tokensAt ?? session.createdAt);
+  return expiry - Math.min(margin, Math.max(0, Math.floor(lifetime / 2)));
+}
