@@ -76,4 +76,5 @@ app.get(`${WELL_KNOWN}`, (c) => handleProtectedResource(c.var.ctx) ?? handleProt
 app.get(`${WELL_KNOWN}/*`, (c) => handleProtectedResource(c.var.ctx) ?? handleProtected(c.var.ctx));
 app.all('*', (c) => handleProtected(c.var.ctx));
 
-app.onError((error, c) => errorResponse(c.req.raw, error));
+// The refusal's log line carries the same facts as its METRICS data point (rule, IdP, refresh).
+app.onError((error, c) => errorResponse(c.req.raw, error, (c.var.ctx as RequestContext | undefined)?.metrics));

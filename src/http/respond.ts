@@ -2,13 +2,14 @@ import { GatewayError, isGatewayError } from './errors';
 import { htmlResponse, jsonResponse } from './pages';
 import { wantsJson, requestId } from './client';
 import { log } from './log';
+import type { RequestFacts } from './metrics';
 
 /**
  * Turns anything thrown while handling a request into the response a client should see and one
  * log line for the operator. Unknown exceptions become a generic 500: their messages may contain
  * internals, so they go to the log only.
  */
-export function errorResponse(request: Request, thrown: unknown): Response {
+export function errorResponse(request: Request, thrown: unknown, facts: RequestFacts = {}): Response {
   const error = isGatewayError(thrown)
     ? thrown
     : new GatewayError('internal', 'Something went wrong in the gateway. Please try again.', { cause: thrown });
@@ -25,6 +26,10 @@ export function errorResponse(request: Request, thrown: unknown): Response {
     message: error.message,
     ...(error.detail ? { detail: error.detail } : {}),
     ...(error.subject ? { sub: error.subject } : {}),
+    ...(facts.rule !== undefined ? { rule: facts.rule } : {}),
+    ...(facts.idp !== undefined ? { idp: facts.idp } : {}),
+    ...(facts.via !== undefined ? { via: facts.via } : {}),
+    ...(facts.refresh !== undefined ? { refresh: facts.refresh } : {}),
     ...(isGatewayError(thrown) ? {} : { exception: describe(thrown) }),
   });
   if (asJson) {

@@ -50,6 +50,6 @@ describe('audit events', () => {
     const gw = lifecycleGateway({ ROUTES: JSON.stringify([{ path: '/admin/**', auth: 'session', allow: { groups: ['nobody-has-this'] } }]) });
     await signInWithIdpJar(gw, 'alice');
     expect((await gw.fetch('/admin/x', { headers: API })).status).toBe(403);
-    expect(events('request_refused')).toEqual([expect.objectContaining({ code: 'forbidden', sub: 'alice' })]);
+    expect(events('request_refused')).toEqual([expect.objectContaining({ code: 'forbidden', sub: 'alice', rule: 0, idp: 'default', via: 'session' })]);
   });
 });
