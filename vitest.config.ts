@@ -22,6 +22,9 @@ export default defineConfig({
           // hide for its TTL; test/gateway/session-cache.test.ts covers the cache with its default.
           SESSION_CACHE_TTL: '0',
         },
+        // Miniflare's own Rate Limiting simulation, under another name so that no test is limited by
+        // accident: test/edge/rate-limit.test.ts hands it to a gateway as RATE_LIMITER.
+        ratelimits: { TEST_RATE_LIMITER: { namespace_id: '1001', simple: { limit: 3, period: 60 } } },
       },
     })),
   ],

@@ -3,7 +3,7 @@
 // writes — as a readable page or JSON; without the binding nothing is limited. The binding here is a
 // stand-in with the platform's API (`limit({ key })` → `{ success }`) and a limit of 3 per key.
 import { describe, expect, it } from 'vitest';
-import { gateway } from '../support/gateway';
+import { baseEnv, gateway } from '../support/gateway';
 import { captureLogs } from '../support/logs';
 
 function limiter(limit = 3) {
@@ -94,5 +94,21 @@ describe('without RATE_LIMITER', () => {
       const res = await gw.fetch('/_auth/login?rd=/', { headers: { ...HTML, 'cf-connecting-ip': '198.51.100.7' }, cookies: false, store: false });
       expect(res.status).toBe(302);
     }
+  });
+});
+
+describe("Miniflare's own Rate Limiting simulation (as under wrangler dev)", () => {
+  it('limits /_auth/login per address: 429 after the binding\'s limit (3 a minute here)', async () => {
+    const binding = (baseEnv as Record<string, unknown>)['TEST_RATE_LIMITER'];
+    expect(binding, 'vitest.config.ts binds TEST_RATE_LIMITER').toBeDefined();
+    const gw = gateway({ RATE_LIMITER: binding });
+    const ip = `198.51.100.${Math.floor(Math.random() * 200) + 20}`;
+    const statuses = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await gw.fetch('/_auth/login?rd=/', { headers: { ...HTML, 'cf-connecting-ip': ip }, cookies: false, store: false });
+      await res.arrayBuffer();
+      statuses.push(res.status);
+    }
+    expect(statuses).toEqual([302, 302, 302, 429]);
   });
 });
