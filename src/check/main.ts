@@ -1,9 +1,10 @@
-import { isGatewayError } from '../http/errors';
-import { judgeRequest } from '../policy/readings';
 import { parseRoutes, type PathCase, type RouteRule } from '../policy/rules';
 import { decide, type Principal, type Verdict } from '../policy/decide';
 import type { NetworkFacts } from '../policy/conditions';
 import { ruleHeading, ruleRequirements } from './describe';
+import { judgeSample, parseSample } from './sample';
+
+export { parseSample } from './sample';
 
 /**
  * The `check` command's logic, bundled by scripts/check.mjs for Node: validate ROUTES with the same
@@ -84,18 +85,12 @@ export function explainSample(
   if (typeof request === 'string') return [`${sample}`, `  ✗ ${request}`];
   const shown = `${request.method} ${request.host ? `https://${request.host}` : ''}${request.rawPath}`;
 
-  const gateway = [shown, '  → gateway endpoint (/_auth/…): answered by the gateway, not subject to ROUTES'];
-  if (isGatewayPath(request.urlPath)) return gateway;
-  let path: string;
-  let rule: RouteRule;
-  try {
-    // The worker's own judgement: every reading of the request must fall under one rule (policy/readings.ts).
-    ({ path, rule } = judgeRequest(rules, { host: request.host ?? '', method: request.method, rawPath: request.urlPath }, pathCase));
-  } catch (error) {
-    if (!isGatewayError(error)) throw error;
-    return [shown, `  → 400 Bad request: ${error.detail ?? error.message}`];
-  }
-  if (isGatewayPath(path)) return gateway;
+  // The worker's own judgement of the same URL: every reading of the request must fall under one rule
+  // (policy/readings.ts judgeUrl, through ./sample.ts).
+  const judged = judgeSample(rules, request, pathCase);
+  if (judged.kind === 'gateway') return [shown, '  → gateway endpoint (/_auth/…): answered by the gateway, not subject to ROUTES'];
+  if (judged.kind === 'invalid') return [shown, `  → 400 Bad request: ${judged.detail}`];
+  const { path, rule } = judged;
 
   const lines = [path === request.rawPath ? shown : `${shown}  (normalized: ${path})`];
   lines.push(`  → ${ruleHeading(rule)}`);
@@ -132,40 +127,4 @@ function verdictText(rule: RouteRule, verdict: Verdict): string {
     case 'insufficient-scope':
       return `403 insufficient_scope (${verdict.scopes.join(' ')})`;
   }
-}
-
-function isGatewayPath(path: string): boolean {
-  return path === '/_auth' || path.startsWith('/_auth/');
-}
-
-interface SampleRequest {
-  method: string;
-  host: string | undefined;
-  /** As typed (for display). */
-  rawPath: string;
-  /** After the URL parser, as the worker's `url.pathname` would be. */
-  urlPath: string;
-}
-
-/** `[METHOD] (/path | http(s)://host/path)`, parsed the way the worker's URL parser would see it. */
-export function parseSample(sample: string): SampleRequest | string {
-  const parts = sample.trim().split(/\s+/);
-  let method = 'GET';
-  if (parts.length === 2 && /^[A-Za-z]+$/.test(parts[0]!)) method = parts.shift()!.toUpperCase();
-  if (parts.length !== 1 || parts[0] === '') return 'expected a path (/admin/x) or a URL, optionally after a method (POST /api/x)';
-  const target = parts[0]!;
-  if (target.startsWith('/')) {
-    // Concatenated, not resolved against a base: `//x` stays a path instead of becoming a host.
-    const url = new URL(`https://sample.invalid${target}`);
-    return { method, host: undefined, rawPath: target.replace(/[?#].*$/, ''), urlPath: url.pathname };
-  }
-  let url: URL;
-  try {
-    url = new URL(target);
-  } catch {
-    return 'expected a path starting with / or an absolute http(s) URL';
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'expected an http(s) URL';
-  const rawPath = target.slice(target.indexOf('//') + 2).replace(/^[^/?#]*/, '').replace(/[?#].*$/, '') || '/';
-  return { method, host: url.hostname, rawPath, urlPath: url.pathname };
 }

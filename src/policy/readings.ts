@@ -161,6 +161,20 @@ export function judgeRequest(rules: readonly RouteRule[], request: RequestLine, 
   return { path: readings.path, rule: verdict.rule };
 }
 
+/**
+ * The one entry from a request to its rule, for the worker (routes/gate.ts, routes/chooser.ts) and the
+ * check command alike: both hand over the parsed `URL` and the method, never a path they cut out
+ * themselves, so the check cannot read `/admin;x/y` one way and the worker another.
+ */
+export function judgeUrl(
+  rules: readonly RouteRule[],
+  request: { method: string; url: URL; headers?: Headers },
+  pathCase: PathCase = 'sensitive',
+): { path: string; rule: RouteRule } {
+  const { method, url, headers } = request;
+  return judgeRequest(rules, { host: url.hostname, method, rawPath: url.pathname, search: url.search, ...(headers ? { headers } : {}) }, pathCase);
+}
+
 // --- Methods ---------------------------------------------------------------------------------------
 
 /**

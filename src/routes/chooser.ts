@@ -2,7 +2,7 @@ import type { Config } from '../config';
 import { findIdp, idpForEmail, type Idp } from '../config/idps';
 import { deleteCookie, serializeCookie } from '../http/cookies';
 import { escapeHtml, PAGE_HEADERS } from '../http/pages';
-import { judgeRequest } from '../policy/readings';
+import { judgeUrl } from '../policy/readings';
 import { IDP_CHOICE_COOKIE, type CookieMode } from '../session/cookie-names';
 import type { RequestContext } from '../context';
 
@@ -25,11 +25,9 @@ export function allowedIdps(config: Config, names: readonly string[] | undefined
 export function idpsForPath(ctx: RequestContext, returnTo: string): Idp[] {
   try {
     const url = new URL(returnTo, ctx.url.origin);
-    const { rule } = judgeRequest(
-      ctx.config.routes,
-      { host: ctx.url.hostname, method: 'GET', rawPath: url.pathname, search: url.search, headers: new Headers() },
-      ctx.config.pathCase,
-    );
+    // The return path on this host; concatenated, not resolved, so a `//x` path stays a path.
+    const here = new URL(`${ctx.url.origin}${url.pathname}${url.search}`);
+    const { rule } = judgeUrl(ctx.config.routes, { method: 'GET', url: here }, ctx.config.pathCase);
     return allowedIdps(ctx.config, rule.idps);
   } catch {
     return [...ctx.config.idps];

@@ -3,7 +3,7 @@ import { wantsJson } from '../http/client';
 import { corsRefusalHeaders } from '../http/cors';
 import { log } from '../http/log';
 import { takeRate } from '../http/rate-limit';
-import { judgeRequest } from '../policy/readings';
+import { judgeUrl } from '../policy/readings';
 import { decide, type Principal, type StepUp } from '../policy/decide';
 import { networkFacts } from '../policy/conditions';
 import type { RouteRule } from '../policy/rules';
@@ -30,11 +30,7 @@ export async function handleProtected(ctx: RequestContext): Promise<Response> {
   // Every reading an origin may give the request (`//`, `;params`, a second decoding, IIS's trailing
   // dots and letter case, method overrides) must fall under one rule; the path is then forwarded as
   // normalized, unchanged otherwise (policy/readings.ts). Readings that disagree: 400 path_invalid.
-  const { path, rule } = judgeRequest(
-    ctx.config.routes,
-    { host: ctx.url.hostname, method: ctx.request.method, rawPath: ctx.url.pathname, search: ctx.url.search, headers: ctx.request.headers },
-    ctx.config.pathCase,
-  );
+  const { path, rule } = judgeUrl(ctx.config.routes, { method: ctx.request.method, url: ctx.url, headers: ctx.request.headers }, ctx.config.pathCase);
   // Metrics locate a decision by its rule, never by the path, which can name a person (http/metrics.ts).
   ctx.metrics.rule = rule.index;
   try {
