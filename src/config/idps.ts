@@ -159,6 +159,15 @@ export function idpKey(idp: { name: string; fromIdps: boolean }, key: string): s
 }
 
 /**
+ * A setting's name for the IdP a configuration (or its `withIdp` view) speaks for, for errors found when
+ * the IdP is met (its metadata shows a setting unusable): `OIDC_RESPONSE_MODE`, or `IDPS[corp].response_mode`.
+ */
+export function settingKey(config: { idp: string; idps: readonly Idp[] }, key: string): string {
+  const idp = findIdp(config.idps, config.idp);
+  return idp ? idpKey(idp, key) : key;
+}
+
+/**
  * The IdPs of this configuration: `IDPS`, or one IdP `default` from the `OIDC_*` settings. `s` is the
  * parsed site-wide settings (defaults applied): an IdP's own key wins over the site-wide one.
  */

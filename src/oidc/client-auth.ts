@@ -2,6 +2,7 @@ import * as oauth from 'oauth4webapi';
 import { importJWK, importPKCS8, type JWK } from 'jose';
 import type { Config } from '../config';
 import { configProblem, GatewayError } from '../http/errors';
+import { settingKey } from '../config/idps';
 
 /**
  * How the gateway authenticates at the token endpoint (and the PAR, revocation and introspection
@@ -20,7 +21,7 @@ export async function clientAuthentication(config: Config, as: oauth.Authorizati
   const supported = as.token_endpoint_auth_methods_supported ?? ['client_secret_basic'];
   if (config.clientAuth !== 'none' && !supported.includes(config.clientAuth)) {
     throw configProblem(
-      'OIDC_CLIENT_AUTH',
+      settingKey(config, 'OIDC_CLIENT_AUTH'),
       `is ${config.clientAuth}, but the identity provider supports only ${supported.join(', ')}`,
     );
   }
@@ -30,11 +31,12 @@ export async function clientAuthentication(config: Config, as: oauth.Authorizati
     case 'client_secret_post':
       return oauth.ClientSecretPost(config.clientSecret!);
     case 'client_secret_jwt':
-      assertionAlgAdvertised(as, 'HS256', 'OIDC_CLIENT_AUTH');
+      assertionAlgAdvertised(as, 'HS256', settingKey(config, 'OIDC_CLIENT_AUTH'));
       return oauth.ClientSecretJwt(config.clientSecret!, { [oauth.modifyAssertion]: (_h, payload) => assertionAudience(config, as, payload) });
     case 'private_key_jwt': {
-      const { key, alg, header } = await importClientKey(config.clientKey!, as);
-      assertionAlgAdvertised(as, alg, 'OIDC_CLIENT_KEY');
+      const clientKey = settingKey(config, 'OIDC_CLIENT_KEY');
+      const { key, alg, header } = await importClientKey(config.clientKey!, as, clientKey);
+      assertionAlgAdvertised(as, alg, clientKey);
       return oauth.PrivateKeyJwt(key, {
         [oauth.modifyAssertion]: (h, payload) => {
           // oauth4webapi names Ed25519 keys "Ed25519" (RFC 9864); most IdPs still know only "EdDSA".
@@ -71,7 +73,7 @@ interface ClientKey {
 /** RSA keys are by far the most common registration; PS256 only where the IdP does not take RS256. */
 const PEM_ALGS = ['RS256', 'PS256', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 
-async function importClientKey(material: string, as: oauth.AuthorizationServer): Promise<ClientKey> {
+async function importClientKey(material: string, as: oauth.AuthorizationServer, settingName: string): Promise<ClientKey> {
   // `.dev.vars` and some secret stores keep a PEM on one line with literal "\n".
   const text = material.trim().replace(/\\n/g, '\n');
   try {
@@ -97,7 +99,7 @@ async function importClientKey(material: string, as: oauth.AuthorizationServer):
     }
     throw new Error('unsupported key');
   } catch {
-    throw configProblem('OIDC_CLIENT_KEY', 'is not a usable private key (expected a private RSA, EC or Ed25519 JWK, or a PKCS#8 PEM)');
+    throw configProblem(settingName, 'is not a usable private key (expected a private RSA, EC or Ed25519 JWK, or a PKCS#8 PEM)');
   }
 }
 

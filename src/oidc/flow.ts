@@ -2,6 +2,7 @@ import type * as oauth from 'oauth4webapi';
 import type { ParUse, ResponseMode, ResponseType, Settings } from '../config/schema';
 import type { AuthParams } from './auth-params';
 import { configProblem } from '../http/errors';
+import { settingKey, type Idp } from '../config/idps';
 
 /**
  * Which OpenID Connect flow the gateway runs, from `OIDC_RESPONSE_TYPE`, `OIDC_RESPONSE_MODE`,
@@ -98,6 +99,9 @@ export interface ProtocolConfig {
   responseType: ResponseType;
   responseMode: ResponseMode;
   usePar: ParUse;
+  /** Which IdP this is, so a problem names its key (`IDPS[corp].response_mode`). */
+  idp: string;
+  idps: readonly Idp[];
 }
 
 /**
@@ -108,11 +112,11 @@ export interface ProtocolConfig {
 export function checkIdpSupport(config: ProtocolConfig, as: oauth.AuthorizationServer): void {
   const types = as.response_types_supported;
   if (Array.isArray(types) && !types.some((t) => typeof t === 'string' && sameResponseType(t, config.responseType))) {
-    throw configProblem('OIDC_RESPONSE_TYPE', `is "${config.responseType}", but the identity provider supports only ${types.map((t) => `"${t}"`).join(', ')}`);
+    throw configProblem(settingKey(config, 'OIDC_RESPONSE_TYPE'), `is "${config.responseType}", but the identity provider supports only ${types.map((t) => `"${t}"`).join(', ')}`);
   }
   const modes = as.response_modes_supported;
   if (config.responseMode === 'form_post' && Array.isArray(modes) && !modes.includes('form_post')) {
-    throw configProblem('OIDC_RESPONSE_MODE', `is form_post, but the identity provider supports only ${modes.join(', ')}`);
+    throw configProblem(settingKey(config, 'OIDC_RESPONSE_MODE'), `is form_post, but the identity provider supports only ${modes.join(', ')}`);
   }
 }
 
@@ -122,13 +126,13 @@ export function usesPar(config: ProtocolConfig, as: oauth.AuthorizationServer): 
   const required = as.require_pushed_authorization_requests === true;
   switch (config.usePar) {
     case 'never':
-      if (required) throw configProblem('OIDC_USE_PAR', 'is never, but the identity provider requires pushed authorization requests (require_pushed_authorization_requests); use auto');
+      if (required) throw configProblem(settingKey(config, 'OIDC_USE_PAR'), 'is never, but the identity provider requires pushed authorization requests (require_pushed_authorization_requests); use auto');
       return false;
     case 'always':
-      if (!endpoint) throw configProblem('OIDC_USE_PAR', 'is always, but the identity provider advertises no pushed_authorization_request_endpoint; use auto or never');
+      if (!endpoint) throw configProblem(settingKey(config, 'OIDC_USE_PAR'), 'is always, but the identity provider advertises no pushed_authorization_request_endpoint; use auto or never');
       return true;
     case 'auto':
-      if (required && !endpoint) throw configProblem('OIDC_USE_PAR', 'the identity provider requires pushed authorization requests but advertises no pushed_authorization_request_endpoint');
+      if (required && !endpoint) throw configProblem(settingKey(config, 'OIDC_USE_PAR'), 'the identity provider requires pushed authorization requests but advertises no pushed_authorization_request_endpoint');
       return required;
   }
 }

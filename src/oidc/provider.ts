@@ -2,12 +2,15 @@ import * as oauth from 'oauth4webapi';
 import type { JWTVerifyGetKey } from 'jose';
 import type { Config } from '../config';
 import { ASYMMETRIC_ALGS } from '../config/schema';
-import { findIdp, idpKey } from '../config/idps';
+import { settingKey } from '../config/idps';
 import { configProblem, GatewayError, ownCopy } from '../http/errors';
 import { log } from '../http/log';
 import { clientAuthentication } from './client-auth';
 import { remoteJwks } from './jwks';
 import { timedFetch, type Fetch } from './transport';
+
+/** A setting's name for this IdP (`IDPS[corp].issuer`); defined with the IdPs (config/idps.ts). */
+export { settingKey };
 
 /** The options every oauth4webapi call takes; one object serves GET and POST endpoints alike. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -123,12 +126,6 @@ async function discover(config: Config): Promise<Provider> {
   const clientAuth = await clientAuthentication(config, as);
   log('info', 'idp_discovered', { issuer: as.issuer, id_token_algs: idTokenAlgs });
   return { as, client, clientAuth, jwks, idTokenAlgs, fetch, httpOptions };
-}
-
-/** The setting's name for this IdP: `OIDC_ISSUER`, or `IDPS[corp].issuer` (config/idps.ts). */
-export function settingKey(config: Config, key: string): string {
-  const idp = findIdp(config.idps, config.idp);
-  return idp ? idpKey(idp, key) : key;
 }
 
 /**

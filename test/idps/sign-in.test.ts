@@ -1,8 +1,9 @@
 // Several identity providers in front of one site: sign-in through each, the chooser, home-realm
 // discovery, and a rule that names its IdPs (README "Several identity providers").
 import { describe, expect, it } from 'vitest';
-import { CLIENT_SECRET } from '../setup/constants';
-import { CORP, PARTNER, corpIssuer, idpsGateway, partnerIssuer, signInAt, startAt, userHeadersOf } from './helpers';
+import { CLIENT_ID, CLIENT_SECRET } from '../setup/constants';
+import { createTestIssuer } from '../support/flows';
+import { CORP, PARTNER, corpIssuer, evilIssuer, idpsGateway, partnerIssuer, signInAt, startAt, userHeadersOf } from './helpers';
 
 const ROUTES = [
   { path: '/corp/**', auth: 'session', idps: ['corp'] },
@@ -129,5 +130,21 @@ describe('configuration', () => {
     expect(await problems({ OIDC_CLIENT_SECRET_PARNTER: CLIENT_SECRET })).toMatch(/OIDC_CLIENT_SECRET_PARNTER: names no identity provider/);
     expect(await problems({ OIDC_ISSUER: corpIssuer })).toMatch(/OIDC_ISSUER: cannot be used together with IDPS/);
     expect(await problems({ ROUTES: [{ path: '/**', auth: 'session', idps: ['crop'] }] })).toMatch(/ROUTES\[0\]\.idps: names \\"crop\\"/);
+  });
+
+  it('a setting the IdP\'s metadata shows unusable is named by the IdP\'s key', async () => {
+    // Found only when the IdP is first met: its discovery document (a test issuer tenant) says what it supports.
+    async function signInAtOdd(metadata: Record<string, unknown>, settings: Record<string, unknown>): Promise<string> {
+      const odd = { name: 'odd', issuer: await createTestIssuer(evilIssuer, metadata), client_id: CLIENT_ID, ...settings };
+      const res = await idpsGateway([CORP, odd]).fetch('/_auth/login?idp=odd&rd=/', { headers: { accept: 'application/json' } });
+      expect(res.status).toBe(500);
+      return JSON.stringify(await res.json());
+    }
+    const mode = await signInAtOdd({ response_modes_supported: ['query'] }, { response_mode: 'form_post' });
+    expect(mode).toMatch(/IDPS\[odd\]\.response_mode: is form_post, but the identity provider supports only query/);
+    expect(mode).not.toMatch(/OIDC_RESPONSE_MODE/);
+    const auth = await signInAtOdd({ token_endpoint_auth_methods_supported: ['private_key_jwt'] }, {});
+    expect(auth).toMatch(/IDPS\[odd\]\.client_auth: is client_secret_basic, but the identity provider supports only private_key_jwt/);
+    expect(auth).not.toMatch(/OIDC_CLIENT_AUTH/);
   });
 });
