@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npx node scripts/coordinator-cost.mjs  (Node 22 from devDependencies; ≈2 min, everything on 127.0.0.1)
+// npx node bench/coordinator-cost.mjs  (Node 22 from devDependencies; ≈2 min, everything on 127.0.0.1)
 //
 // What revocation checks cost: the gateway (src/index.ts) in three Miniflare (workerd) processes —
 // KV-only; with the COORDINATOR Durable Object and a check on every protected request (the source's
@@ -16,13 +16,13 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 
-import { WORKERD_BUILD } from '../bench/lib/build.mjs';
-import { closedLoop } from '../bench/lib/load.mjs';
-import { cpuMicros, workerdPids } from '../bench/lib/procstat.mjs';
-import { freePort } from '../bench/lib/runtime.mjs';
-import { signIn } from '../bench/lib/signin.mjs';
-import { round } from '../bench/lib/stats.mjs';
-import { startIdp } from './idp.mjs';
+import { WORKERD_BUILD } from './lib/build.mjs';
+import { closedLoop } from './lib/load.mjs';
+import { cpuMicros, workerdPids } from './lib/procstat.mjs';
+import { freePort } from './lib/runtime.mjs';
+import { signIn } from './lib/signin.mjs';
+import { round } from './lib/stats.mjs';
+import { startIdp } from '../scripts/idp.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ROUNDS = Number(process.env.ROUNDS ?? 5);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npx node scripts/refresh-cost.mjs  (Node 22 from devDependencies; ≈1 min, everything on 127.0.0.1)
+// npx node bench/refresh-cost.mjs  (Node 22 from devDependencies; ≈1 min, everything on 127.0.0.1)
 //
 // What a refresh costs in each mode: the gateway (src/index.ts) in two Miniflare (workerd) processes —
 // KV-only, and with the COORDINATOR Durable Object, where the object redeems the refresh token itself —
@@ -16,11 +16,11 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 
-import { WORKERD_BUILD } from '../bench/lib/build.mjs';
-import { freePort } from '../bench/lib/runtime.mjs';
-import { signIn } from '../bench/lib/signin.mjs';
-import { round } from '../bench/lib/stats.mjs';
-import { startIdp } from './idp.mjs';
+import { WORKERD_BUILD } from './lib/build.mjs';
+import { freePort } from './lib/runtime.mjs';
+import { signIn } from './lib/signin.mjs';
+import { round } from './lib/stats.mjs';
+import { startIdp } from '../scripts/idp.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ROUNDS = Number(process.env.ROUNDS ?? 12);
