@@ -78,6 +78,8 @@ const COOKIE_KEYS = ['edgegate-local-idp-cookie-key-not-a-secret'];
  *   the global fetch, allowed to reach loopback addresses
  * @property {boolean} [requirePar]  every authorization request must be pushed first (RFC 9126;
  *   advertised as `require_pushed_authorization_requests`)
+ * @property {{ nonceSecret?: Uint8Array, requireNonce?: (ctx: any) => boolean }} [dpop]  DPoP
+ *   (RFC 9449, on by default in oidc-provider 9): server nonces (`DPoP-Nonce`, `use_dpop_nonce`)
  * @property {((ctx: any, next: () => Promise<void>) => Promise<void>)[]} [middleware]  Koa
  *   middleware run before oidc-provider's own (test instrumentation: counters, faults). Must be
  *   given here: the HTTP handler is built once, at start
@@ -100,6 +102,7 @@ export async function startIdp({
   postLogoutSuccessSource = defaultPostLogoutSuccessSource,
   fetch = loopbackFetch,
   requirePar = false,
+  dpop = {},
   middleware = [],
 } = {}) {
   // The issuer must be known before the provider exists, and with port 0 only the listening
@@ -121,7 +124,7 @@ export async function startIdp({
 
   try {
     const provider = createProvider(issuer, {
-      clients, ttl, conformIdTokenClaims, rotateRefreshToken, resourceServers, logoutSource, postLogoutSuccessSource, fetch, requirePar,
+      clients, ttl, conformIdTokenClaims, rotateRefreshToken, resourceServers, logoutSource, postLogoutSuccessSource, fetch, requirePar, dpop,
     });
     // Static clients are validated lazily; look each one up now so a bad registration fails
     // at start with the library's message instead of as invalid_client mid-test.
@@ -184,6 +187,7 @@ function createProvider(issuer, options) {
       },
       backchannelLogout: { enabled: true },
       pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: options.requirePar },
+      dPoP: { enabled: true, ...options.dpop },
       revocation: {
         enabled: true,
         allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,

@@ -46,6 +46,8 @@ export interface IdpFields {
   silentReauth: boolean;
   authParams: ReadonlyArray<readonly [string, string]>;
   clientAssertionAud: 'issuer' | 'token_endpoint';
+  /** OIDC_DPOP / `dpop`: sessions signed in here get tokens DPoP-bound to a key of their own (oidc/dpop-client.ts). */
+  dpop: boolean;
 }
 
 export const IDP_FIELDS = [
@@ -64,6 +66,7 @@ export const IDP_FIELDS = [
   'silentReauth',
   'authParams',
   'clientAssertionAud',
+  'dpop',
 ] as const satisfies readonly (keyof IdpFields)[];
 
 export interface Idp extends IdpFields {
@@ -109,6 +112,7 @@ const idpSchema = v.strictObject(
     client_assertion_aud: v.optional(v.picklist(['issuer', 'token_endpoint'], 'expected issuer or token_endpoint')),
     silent_reauth: v.optional(boolFromEnv),
     assume_email_verified: v.optional(boolFromEnv),
+    dpop: v.optional(boolFromEnv),
   },
   'expected a table with at least name, issuer and client_id',
 );
@@ -116,7 +120,7 @@ const idpSchema = v.strictObject(
 /** The IdP-specific `OIDC_*` settings, as one IdP's checks read them. */
 export type IdpSettings = Pick<
   Settings,
-  'OIDC_CLIENT_AUTH' | 'OIDC_SCOPES' | 'OIDC_ID_TOKEN_ALGS' | 'OIDC_RESPONSE_TYPE' | 'OIDC_RESPONSE_MODE' | 'OIDC_USE_PAR' | 'OIDC_CLIENT_ASSERTION_AUD' | 'OIDC_SILENT_REAUTH' | 'OIDC_ASSUME_EMAIL_VERIFIED' | 'OIDC_CLIENT_SECRET' | 'OIDC_CLIENT_KEY'
+  'OIDC_CLIENT_AUTH' | 'OIDC_SCOPES' | 'OIDC_ID_TOKEN_ALGS' | 'OIDC_RESPONSE_TYPE' | 'OIDC_RESPONSE_MODE' | 'OIDC_USE_PAR' | 'OIDC_CLIENT_ASSERTION_AUD' | 'OIDC_SILENT_REAUTH' | 'OIDC_ASSUME_EMAIL_VERIFIED' | 'OIDC_CLIENT_SECRET' | 'OIDC_CLIENT_KEY' | 'OIDC_DPOP'
 > & { OIDC_ISSUER: string; OIDC_CLIENT_ID: string; API_AUDIENCE: string | undefined };
 
 /** One IdP as configured, before the protocol checks (config/index.ts). */
@@ -260,6 +264,7 @@ export function parseIdps(env: Record<string, unknown>, s: Settings): { idps: Id
         OIDC_CLIENT_ASSERTION_AUD: idp.client_assertion_aud ?? s.OIDC_CLIENT_ASSERTION_AUD,
         OIDC_SILENT_REAUTH: idp.silent_reauth ?? s.OIDC_SILENT_REAUTH,
         OIDC_ASSUME_EMAIL_VERIFIED: idp.assume_email_verified ?? s.OIDC_ASSUME_EMAIL_VERIFIED,
+        OIDC_DPOP: idp.dpop ?? s.OIDC_DPOP,
         API_AUDIENCE: idp.api_audience,
       },
       authParams: idp.auth_params,

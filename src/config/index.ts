@@ -48,6 +48,8 @@ export interface Config extends ProtocolSettings {
   userClaim: string;
   /** OIDC_ASSUME_EMAIL_VERIFIED: an `email` without `email_verified` counts as verified (policy/identity.ts). */
   assumeEmailVerified: boolean;
+  /** OIDC_DPOP: this IdP's sessions get tokens DPoP-bound to a key of their own (RFC 9449; oidc/dpop-client.ts). */
+  dpop: boolean;
   idleTtl: number;
   maxTtl: number;
   /** Seconds a decrypted session is reused in the isolate without reading KV (delays remote logout by as much). */
@@ -230,6 +232,17 @@ export function parseConfig(env: Record<string, unknown>): { config: Config } | 
       if (!idps.some((idp) => idp.name === name)) problems.push({ key: `ROUTES[${rule.index}].idps`, message: `names "${name}", which is not an identity provider here (${idps.map((idp) => idp.name).join(', ')})` });
     }
   }
+  for (const rule of 'rules' in routes ? routes.rules : []) {
+    // A session's DPoP-bound token is worth nothing without the session's private key, which never
+    // leaves the gateway (RFC 9449 7): passing it on would hand the upstream a token it cannot use.
+    const bound = rule.pass_access_token && rule.auth !== 'public' ? idps.filter((idp) => idp.dpop && (rule.idps ?? [idp.name]).includes(idp.name)) : [];
+    if (bound.length > 0) {
+      problems.push({
+        key: `ROUTES[${rule.index}].pass_access_token`,
+        message: `cannot pass on access tokens bound to the gateway's own key (${bound.map((idp) => idpKey(idp, 'OIDC_DPOP')).join(', ')} = true): the upstream could not use them; remove one or the other`,
+      });
+    }
+  }
   const ssf = ssfSettings(s, devAllowHttp, problems);
   if (s.UPSTREAM_URL && new URL(s.UPSTREAM_URL).protocol !== 'https:' && !isLoopbackHost(new URL(s.UPSTREAM_URL).hostname)) {
     log('warn', 'upstream_plain_http', { reason: 'UPSTREAM_URL uses http://; identity headers travel unencrypted to the origin' });
@@ -307,6 +320,9 @@ function idpFrom(entry: IdpEntry, devAllowHttp: boolean, problems: ConfigProblem
   const rename = (problem: ConfigProblem) => ({ ...problem, key: entry.fromIdps ? problem.key.replace(/^OIDC_AUTH_PARAMS/, key('OIDC_AUTH_PARAMS')) : problem.key });
   if ('problems' in authParams) problems.push(...authParams.problems.map(rename));
   const protocol = protocolSettings(s, 'params' in authParams ? authParams.params : []);
+  if (s.OIDC_DPOP && s.OIDC_RESPONSE_TYPE === 'id_token') {
+    problems.push({ key: key('OIDC_DPOP'), message: 'needs a flow with a code (OIDC_RESPONSE_TYPE = "code" or "code id_token"): "id_token" gets no access token to bind' });
+  }
   problems.push(...protocol.problems.map((p) => ({ ...p, key: key(p.key) })));
   return {
     name: entry.name,
@@ -322,6 +338,7 @@ function idpFrom(entry: IdpEntry, devAllowHttp: boolean, problems: ConfigProblem
     idTokenAlgs: s.OIDC_ID_TOKEN_ALGS,
     apiAudience: s.API_AUDIENCE,
     assumeEmailVerified: s.OIDC_ASSUME_EMAIL_VERIFIED,
+    dpop: s.OIDC_DPOP,
     ...protocol.settings,
   };
 }

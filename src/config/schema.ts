@@ -90,6 +90,8 @@ export const settingsSchema = v.object({
   OIDC_USE_PAR: v.optional(v.picklist(PAR_USES, `expected one of ${PAR_USES.join(', ')}`), 'auto'),
   OIDC_CLIENT_ASSERTION_AUD: v.optional(v.picklist(['issuer', 'token_endpoint'], 'expected issuer or token_endpoint'), 'issuer'),
   OIDC_SILENT_REAUTH: v.optional(boolFromEnv, true),
+  // The gateway's own sessions' tokens DPoP-bound at the IdP (RFC 9449; src/oidc/dpop-client.ts).
+  OIDC_DPOP: v.optional(boolFromEnv, false),
   SESSION_SECRET: text,
   UPSTREAM_URL: v.optional(url),
   USER_CLAIM: v.optional(claimName, 'sub'),
@@ -143,8 +145,7 @@ export const KNOWN_KEYS = new Set([
   'COORDINATOR',
 ]);
 
-/** Contract keys that later versions implement: refused while set, never silently ignored. */
-// OIDC_DPOP (the gateway's own tokens DPoP-bound at the IdP): README "DPoP" says what is missing.
-export const NOT_YET_SUPPORTED = new Set<string>(['OIDC_DPOP']);
+/** Contract keys that later versions implement: refused while set, never silently ignored. None today. */
+export const NOT_YET_SUPPORTED = new Set<string>([]);
 
 export const OUR_PREFIXES = ['OIDC_', 'SESSION_', 'UPSTREAM_', 'ROUTE', 'USER_', 'REFRESH_', 'IDP_', 'API_', 'ASSERTION_', 'DEV_', 'CLOCK_', 'PATH_', 'WEBSOCKET_', 'SSF_'];

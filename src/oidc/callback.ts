@@ -3,14 +3,15 @@ import type { JWTPayload } from 'jose';
 import type { Config } from '../config';
 import { GatewayError } from '../http/errors';
 import type { Transaction } from '../session/transaction';
-import { identityClaims, type Session } from '../session/model';
+import { identityClaims, type Session, type SessionDpopKey } from '../session/model';
 import type { Provider } from './provider';
 import { idTokenError, verifyIdToken } from './id-token';
 import { validateCodeIdToken, validateIdTokenOnly, type FrontChannelIdToken } from './front-channel';
 import { isStaleAuthTime, loginHref, rethrow, staleAuthTime, tokenError } from './sign-in-errors';
+import { checkIdpDpop, dpopHandle, newSessionKey, onceMoreOnNonce, requireBoundTokens, withProof } from './dpop-client';
 
 /** What a completed sign-in yields: the session's identity and token fields. */
-export type SignInResult = Pick<Session, 'sub' | 'claims' | 'idToken' | 'accessToken' | 'refreshToken' | 'accessTokenExpiresAt' | 'sid'>;
+export type SignInResult = Pick<Session, 'sub' | 'claims' | 'idToken' | 'accessToken' | 'refreshToken' | 'accessTokenExpiresAt' | 'sid' | 'dpopKey'>;
 
 type IdClaims = JWTPayload & { sub: string };
 
@@ -56,6 +57,8 @@ interface Redeemed {
   idToken: string;
   idClaims: IdClaims;
   tokens?: oauth.TokenEndpointResponse;
+  /** OIDC_DPOP: the key the tokens are bound to, and its handle for UserInfo. */
+  dpop?: { key: SessionDpopKey; handle: oauth.DPoPHandle };
 }
 
 function validated(run: () => URLSearchParams, tx: Transaction): URLSearchParams {
@@ -67,26 +70,37 @@ function validated(run: () => URLSearchParams, tx: Transaction): URLSearchParams
 }
 
 async function redeemCode(provider: Provider, config: Config, params: URLSearchParams, tx: Transaction, redirectUri: string, now: number): Promise<Redeemed> {
-  const { as, client, clientAuth, httpOptions } = provider;
+  const { as, client, clientAuth } = provider;
+  // OIDC_DPOP: a key pair of this session's own, made now; the code is redeemed with a proof by it (RFC 9449 5).
+  let dpop: Redeemed['dpop'];
+  if (config.dpop) {
+    checkIdpDpop(provider, config);
+    const key = await newSessionKey();
+    dpop = { key, handle: await dpopHandle(provider, key) };
+  }
+  const options = withProof(provider, dpop?.handle);
   let tokens: oauth.TokenEndpointResponse;
   try {
-    const response = await oauth.authorizationCodeGrantRequest(as, client, clientAuth, params, redirectUri, tx.verifier, httpOptions);
-    tokens = await oauth.processAuthorizationCodeResponse(as, client, response, {
-      expectedNonce: tx.nonce,
-      requireIdToken: true,
-      // Core 3.1.2.1: with max_age the ID token must carry auth_time, and it must be recent enough.
-      ...(tx.max_age !== undefined ? { maxAge: tx.max_age } : {}),
+    tokens = await onceMoreOnNonce(dpop?.handle, async () => {
+      const response = await oauth.authorizationCodeGrantRequest(as, client, clientAuth, params, redirectUri, tx.verifier, options);
+      return oauth.processAuthorizationCodeResponse(as, client, response, {
+        expectedNonce: tx.nonce,
+        requireIdToken: true,
+        // Core 3.1.2.1: with max_age the ID token must carry auth_time, and it must be recent enough.
+        ...(tx.max_age !== undefined ? { maxAge: tx.max_age } : {}),
+      });
     });
+    if (dpop) requireBoundTokens(tokens, 'token endpoint');
   } catch (error) {
     if (tx.max_age !== undefined && isStaleAuthTime(error)) throw staleAuthTime(tx);
     throw tokenError(error, tx);
   }
   const idToken = tokens.id_token!;
   const idClaims = await verifyIdToken(provider, config, idToken, { nonce: tx.nonce, now, fromTokenEndpoint: true });
-  return { idToken, idClaims, tokens };
+  return dpop ? { idToken, idClaims, tokens, dpop } : { idToken, idClaims, tokens };
 }
 
-async function finish(provider: Provider, config: Config, tx: Transaction, now: number, { idToken, idClaims, tokens }: Redeemed): Promise<SignInResult> {
+async function finish(provider: Provider, config: Config, tx: Transaction, now: number, { idToken, idClaims, tokens, dpop }: Redeemed): Promise<SignInResult> {
   if (tx.acr_values && !(typeof idClaims['acr'] === 'string' && tx.acr_values.includes(idClaims['acr']))) {
     // acr_values is only a request (Core 3.1.2.1); the IdP may sign the user in more weakly.
     throw new GatewayError('forbidden', 'This page needs a stronger sign-in than the identity provider performed.', {
@@ -97,7 +111,7 @@ async function finish(provider: Provider, config: Config, tx: Transaction, now: 
 
   let userinfo: Record<string, unknown> | undefined;
   if (tokens?.access_token && needsUserInfo(config.scopes, idClaims) && provider.as.userinfo_endpoint) {
-    userinfo = await fetchUserInfo(provider, tokens.access_token, idClaims.sub);
+    userinfo = await fetchUserInfo(provider, tokens.access_token, idClaims.sub, dpop?.handle);
   }
 
   return {
@@ -108,6 +122,7 @@ async function finish(provider: Provider, config: Config, tx: Transaction, now: 
     refreshToken: tokens?.refresh_token,
     accessTokenExpiresAt: typeof tokens?.expires_in === 'number' ? now + tokens.expires_in : undefined,
     sid: typeof idClaims['sid'] === 'string' ? idClaims['sid'] : undefined,
+    ...(dpop ? { dpopKey: dpop.key } : {}),
   };
 }
 
@@ -118,15 +133,18 @@ export function needsUserInfo(scopes: string[], claims: Record<string, unknown>)
   return false;
 }
 
-export async function fetchUserInfo(provider: Provider, accessToken: string, sub: string): Promise<Record<string, unknown>> {
+/** UserInfo (Core 5.3); with a DPoP-bound token, as `Authorization: DPoP` with a proof (RFC 9449 7). */
+export async function fetchUserInfo(provider: Provider, accessToken: string, sub: string, dpop?: oauth.DPoPHandle): Promise<Record<string, unknown>> {
   const { as, client, httpOptions } = provider;
   try {
-    const response = await oauth.userInfoRequest(as, client, accessToken, httpOptions);
-    const signed = response.headers.get('content-type')?.startsWith('application/jwt') ?? false;
-    // Core 5.3.2: the `sub` must equal the ID token's, or the answer is about someone else.
-    const claims = await oauth.processUserInfoResponse(as, client, sub, response);
-    if (signed) await oauth.validateApplicationLevelSignature(as, response, httpOptions);
-    return claims as Record<string, unknown>;
+    return await onceMoreOnNonce(dpop, async () => {
+      const response = await oauth.userInfoRequest(as, client, accessToken, withProof(provider, dpop));
+      const signed = response.headers.get('content-type')?.startsWith('application/jwt') ?? false;
+      // Core 5.3.2: the `sub` must equal the ID token's, or the answer is about someone else.
+      const claims = await oauth.processUserInfoResponse(as, client, sub, response);
+      if (signed) await oauth.validateApplicationLevelSignature(as, response, httpOptions);
+      return claims as Record<string, unknown>;
+    });
   } catch (error) {
     if (error instanceof GatewayError) throw error;
     throw new GatewayError('userinfo_invalid', 'The identity provider’s user information could not be verified.', {

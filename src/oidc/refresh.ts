@@ -5,6 +5,7 @@ import { identityClaims, tokenExpiry, unverifiedClaims, type Session } from '../
 import { needsUserInfo } from './callback';
 import { verifyIdToken } from './id-token';
 import { idpResponseError, type Provider } from './provider';
+import { dpopHandle, onceMoreOnNonce, requireBoundTokens, withProof } from './dpop-client';
 
 /**
  * The refresh token grant (RFC 6749 6, Core 12) as a plain function over a session: request, validate,
@@ -57,29 +58,29 @@ export type RefreshOutcome =
 const AUTHENTICATION_CLAIMS = ['acr', 'amr', 'auth_time'] as const;
 
 export async function refreshSession(provider: Provider, config: Config, session: Session, now: number): Promise<RefreshResult> {
-  const { as, client, clientAuth, httpOptions } = provider;
   if (!session.refreshToken) return { outcome: 'rejected', reason: 'invalid_grant', detail: 'no refresh token' };
 
-  let response: Response;
+  // A session signed in with OIDC_DPOP keeps its tokens bound: every refresh (here or in the
+  // coordinator's object, which hands over the same session) carries a proof by the session's own key,
+  // and a new key is never made here. The session decides, not the configuration of the moment.
+  let dpop: oauth.DPoPHandle | undefined;
   try {
-    response = await oauth.refreshTokenGrantRequest(as, client, clientAuth, session.refreshToken, httpOptions);
+    dpop = session.dpopKey ? await dpopHandle(provider, session.dpopKey) : undefined;
   } catch (error) {
-    return unavailable(idpResponseError(error, 'token endpoint (refresh)'));
+    return unavailable(new GatewayError('internal', 'Something went wrong in the gateway. Please try again.', { detail: 'the session’s DPoP key could not be imported', cause: error }));
   }
-  if (response.status >= 500 || response.status === 429) {
-    await response.body?.cancel();
-    return unavailable(
-      new GatewayError('idp_error', 'The identity provider cannot renew your session right now. Please try again shortly.', {
-        detail: `token endpoint (refresh) answered HTTP ${response.status}`,
-      }),
-    );
-  }
-
-  let tokens: oauth.TokenEndpointResponse;
-  try {
-    tokens = await oauth.processRefreshTokenResponse(as, client, response);
-  } catch (error) {
-    return classifyTokenError(error);
+  let redeemed = await redeem(provider, session.refreshToken, dpop);
+  // RFC 9449 8: once more with the nonce the IdP just sent (a use_dpop_nonce refusal spends no token).
+  if ('error' in redeemed && dpop && oauth.isDPoPNonceError(redeemed.error)) redeemed = await redeem(provider, session.refreshToken, dpop);
+  if (!('tokens' in redeemed)) return redeemed.result;
+  const { tokens } = redeemed;
+  if (dpop) {
+    try {
+      // RFC 9449 5: still bound after the refresh, or the IdP dropped the binding behind our back.
+      requireBoundTokens(tokens, 'token endpoint (refresh)');
+    } catch (error) {
+      return unavailable(error as GatewayError);
+    }
   }
 
   const previous = unverifiedClaims(session.idToken);
@@ -112,11 +113,11 @@ export async function refreshSession(provider: Provider, config: Config, session
   }
 
   // Claims stay current: UserInfo is re-read whenever sign-in needed it (same rule as oidc/callback.ts).
-  const usesUserInfo = as.userinfo_endpoint !== undefined && needsUserInfo(config.scopes, previous);
+  const usesUserInfo = provider.as.userinfo_endpoint !== undefined && needsUserInfo(config.scopes, previous);
   let userinfo: Record<string, unknown> | undefined;
   let warning: string | undefined;
   if (usesUserInfo) {
-    const read = await readUserInfo(provider, tokens.access_token);
+    const read = await readUserInfo(provider, tokens.access_token, dpop);
     if ('claims' in read) {
       if (read.claims['sub'] !== session.sub) {
         return { outcome: 'rejected', reason: 'subject_changed', detail: 'UserInfo names another subject after refresh' };
@@ -159,21 +160,49 @@ function expiryOf(tokens: oauth.TokenEndpointResponse, idClaims: Record<string, 
   return now + Math.max(60, previousExpiry - (session.tokensAt ?? session.createdAt));
 }
 
+/** One refresh token grant request and its validation; `error` is kept to tell a nonce refusal apart. */
+async function redeem(provider: Provider, refreshToken: string, dpop: oauth.DPoPHandle | undefined): Promise<{ tokens: oauth.TokenEndpointResponse } | { result: RefreshResult; error?: unknown }> {
+  const { as, client, clientAuth } = provider;
+  let response: Response;
+  try {
+    response = await oauth.refreshTokenGrantRequest(as, client, clientAuth, refreshToken, withProof(provider, dpop));
+  } catch (error) {
+    return { result: unavailable(idpResponseError(error, 'token endpoint (refresh)')) };
+  }
+  if (response.status >= 500 || response.status === 429) {
+    await response.body?.cancel();
+    return {
+      result: unavailable(
+        new GatewayError('idp_error', 'The identity provider cannot renew your session right now. Please try again shortly.', {
+          detail: `token endpoint (refresh) answered HTTP ${response.status}`,
+        }),
+      ),
+    };
+  }
+  try {
+    return { tokens: await oauth.processRefreshTokenResponse(as, client, response) };
+  } catch (error) {
+    return { result: classifyTokenError(error), error };
+  }
+}
+
 function sameAudience(a: unknown, b: unknown): boolean {
   const list = (x: unknown) => (Array.isArray(x) ? x.map(String) : [String(x)]).sort();
   const [x, y] = [list(a), list(b)];
   return x.length === y.length && x.every((value, i) => value === y[i]);
 }
 
-async function readUserInfo(provider: Provider, accessToken: string): Promise<{ claims: Record<string, unknown> } | { detail: string }> {
+async function readUserInfo(provider: Provider, accessToken: string, dpop: oauth.DPoPHandle | undefined): Promise<{ claims: Record<string, unknown> } | { detail: string }> {
   const { as, client, httpOptions } = provider;
   try {
-    const response = await oauth.userInfoRequest(as, client, accessToken, httpOptions);
-    const signed = response.headers.get('content-type')?.startsWith('application/jwt') ?? false;
-    // The subject is compared by the caller: a different one ends the session rather than failing a read.
-    const claims = await oauth.processUserInfoResponse(as, client, oauth.skipSubjectCheck, response);
-    if (signed) await oauth.validateApplicationLevelSignature(as, response, httpOptions);
-    return { claims: claims as Record<string, unknown> };
+    return await onceMoreOnNonce(dpop, async () => {
+      const response = await oauth.userInfoRequest(as, client, accessToken, withProof(provider, dpop));
+      const signed = response.headers.get('content-type')?.startsWith('application/jwt') ?? false;
+      // The subject is compared by the caller: a different one ends the session rather than failing a read.
+      const claims = await oauth.processUserInfoResponse(as, client, oauth.skipSubjectCheck, response);
+      if (signed) await oauth.validateApplicationLevelSignature(as, response, httpOptions);
+      return { claims: claims as Record<string, unknown> };
+    });
   } catch (error) {
     const code = error instanceof GatewayError ? error.code : ((error as { code?: string }).code ?? 'error');
     const message = error instanceof GatewayError ? (error.detail ?? error.message) : error instanceof Error ? error.message : String(error);

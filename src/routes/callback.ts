@@ -103,6 +103,8 @@ export async function handleCallback(ctx: RequestContext, idp = DEFAULT_IDP): Pr
       refreshToken: result.refreshToken,
       accessTokenExpiresAt: result.accessTokenExpiresAt,
       sid: result.sid,
+      // OIDC_DPOP: the key the tokens are bound to (never leaves the encrypted session).
+      ...(result.dpopKey ? { dpopKey: result.dpopKey } : {}),
       // Absent for `default`: sessions read the same as before several IdPs existed.
       ...(config.idp === DEFAULT_IDP ? {} : { idp: config.idp }),
       createdAt: ctx.now,

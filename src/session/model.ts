@@ -16,6 +16,12 @@ export interface Session {
    * existed, which are `default`'s. Its tokens are refreshed, revoked and ended there only.
    */
   idp?: string;
+  /**
+   * OIDC_DPOP: the private key (ES256, with its public half) the session's tokens are bound to at the
+   * IdP (RFC 9449; oidc/dpop-client.ts). Absent = Bearer tokens (signed in without OIDC_DPOP). Lives
+   * only here, inside the encrypted record: never logged, never forwarded, never sent to the browser.
+   */
+  dpopKey?: SessionDpopKey;
   /** The IdP's session id (`sid`), for logout by session. */
   sid: string | undefined;
   /**
@@ -29,6 +35,15 @@ export interface Session {
   lastSeenAt: number;
   /** Absolute end, never extended. */
   expiresAt: number;
+}
+
+/** A P-256 private JWK: the members that make the key, nothing else. */
+export interface SessionDpopKey {
+  kty: 'EC';
+  crv: 'P-256';
+  x: string;
+  y: string;
+  d: string;
 }
 
 /** Claims about the token rather than the user: kept out of the session and the upstream headers. */

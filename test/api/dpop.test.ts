@@ -163,10 +163,10 @@ describe('server nonces (API_DPOP_NONCE, RFC 9449 9)', () => {
   });
 });
 
-describe('OIDC_DPOP', () => {
-  it('is not implemented yet: setting it is refused by name, never silently ignored', async () => {
-    const res = await apiGateway([], { OIDC_DPOP: 'true' }).fetch('/x', { headers: { accept: 'application/json' } });
-    expect(res.status).toBe(500);
-    expect(await res.text()).toContain('OIDC_DPOP: is not supported');
+describe('OIDC_DPOP (the gateway’s own tokens bound at the IdP: test/api/oidc-dpop.test.ts)', () => {
+  it('is a setting of this version: accepted, and api rules keep taking client tokens beside it', async () => {
+    const { key, token, gw } = await boundToken([{ path: '/mcp/**', auth: 'api' }], { OIDC_DPOP: 'true' });
+    const url = `${ORIGIN}/mcp/x`;
+    expect((await gw.fetch(url, { headers: await dpopHeaders(key, token, 'GET', url) })).status).toBe(200);
   });
 });

@@ -14,12 +14,16 @@
 //   GET  /__test/logout-tokens  [{ uri, logoutToken }]: the back-channel logout requests the IdP made.
 //                               The gateway under test is not reachable from Node, so the IdP's
 //                               outgoing `fetch` records them (and answers 200) instead of sending them.
+//   POST /__test/dpop           body { nonce?: true, ignore?: true }: DPoP proofs (RFC 9449) must carry the
+//                               IdP's nonce (else use_dpop_nonce), or the token endpoint ignores them (an
+//                               IdP that answers Bearer); GET: { nonceRefusals } so far. Reset clears both.
 //
 // Clients (all share CLIENT_SECRET, client_secret_basic, redirect https://localhost/_auth/callback):
 //   LIFECYCLE_CLIENT_ID      back-channel logout with `sid` (backchannel_logout_session_required)
 //   LIFECYCLE_SUB_CLIENT_ID  back-channel logout by `sub` only
 //   LIFECYCLE_SHORT_CLIENT_ID  access tokens live LIFECYCLE_SHORT_TTL seconds (real-time refresh test)
 // Other clients' access tokens live LIFECYCLE_ACCESS_TTL seconds, ID tokens LIFECYCLE_ID_TOKEN_TTL.
+import { randomBytes } from 'node:crypto';
 // @ts-ignore -- plain ESM script without type declarations
 import { startIdp } from '../../scripts/idp.mjs';
 import {
@@ -42,7 +46,7 @@ interface KoaContext {
   status: number;
   body: unknown;
   type: string;
-  req: { socket: { destroy(): void }; on(event: string, cb: (chunk?: Buffer) => void): void };
+  req: { socket: { destroy(): void }; on(event: string, cb: (chunk?: Buffer) => void): void; headers: Record<string, string | string[] | undefined> };
   oidc?: { params?: { grant_type?: string } };
   respond?: boolean;
 }
@@ -73,6 +77,7 @@ export async function startLifecycleIdp(): Promise<{ issuer: string; close(): Pr
   let stats: LifecycleStats = { token: {}, refused: 0, revocation: 0 };
   let fault: { token: TokenFault; ms: number } = { token: 'pass', ms: 0 };
   let held: (() => void)[] = [];
+  let dpop = { nonce: false, ignore: false, nonceRefusals: 0 };
 
   const captureFetch = async (input: string | URL | Request, init: RequestInit = {}) => {
     const url = input instanceof Request ? input.url : String(input);
@@ -121,7 +126,9 @@ export async function startLifecycleIdp(): Promise<{ issuer: string; close(): Pr
       }
     }
     if (ctx.method === 'POST' && ctx.path === '/token/revocation') stats.revocation++;
+    if (dpop.ignore && ctx.method === 'POST' && ctx.path === '/token') delete ctx.req.headers['dpop'];
     await next();
+    if ((ctx.body as { error?: string } | undefined)?.error === 'use_dpop_nonce') dpop.nonceRefusals++;
     if (ctx.method === 'POST' && ctx.path === '/token') {
       const grant = ctx.oidc?.params?.grant_type ?? 'unknown';
       stats.token[grant] = (stats.token[grant] ?? 0) + 1;
@@ -133,6 +140,7 @@ export async function startLifecycleIdp(): Promise<{ issuer: string; close(): Pr
     clients: LIFECYCLE_CLIENTS,
     fetch: captureFetch,
     middleware: [instrument],
+    dpop: { nonceSecret: randomBytes(32), requireNonce: () => dpop.nonce },
     ttl: {
       AccessToken: (_ctx: unknown, _token: unknown, c?: { clientId?: string }) => (c?.clientId === LIFECYCLE_SHORT_CLIENT_ID ? LIFECYCLE_SHORT_TTL : LIFECYCLE_ACCESS_TTL),
       IdToken: LIFECYCLE_ID_TOKEN_TTL,
@@ -152,6 +160,7 @@ export async function startLifecycleIdp(): Promise<{ issuer: string; close(): Pr
         for (const release of held) release();
         held = [];
         captured.length = 0;
+        dpop = { nonce: false, ignore: false, nonceRefusals: 0 };
         ctx.body = { ok: true };
         return;
       case '/__test/fault':
@@ -169,6 +178,10 @@ export async function startLifecycleIdp(): Promise<{ issuer: string; close(): Pr
         ctx.body = { released: count };
         return;
       }
+      case '/__test/dpop':
+        if (ctx.method === 'POST') dpop = { ...dpop, nonce: body['nonce'] === true, ignore: body['ignore'] === true };
+        ctx.body = dpop;
+        return;
       case '/__test/logout-tokens':
         ctx.body = captured;
         return;
