@@ -1,20 +1,26 @@
 #!/usr/bin/env node
-// npm run check -- [--config wrangler.toml] [--env NAME] [--as CLAIMS_JSON] [--ip IP] [--country CC] [--asn N] [SAMPLE…]
+// npm run check -- [--config wrangler.toml|wrangler.jsonc] [--env NAME] [--online] [--as CLAIMS_JSON] [--ip IP] [--country CC] [--asn N] [SAMPLE…]
 //
-// Validates ROUTES from wrangler.toml with the worker's own parseRoutes (src/check/main.ts, bundled
-// here with esbuild, so there is no second implementation to drift), warns about risky settings
-// (API_AUDIENCE = OIDC_CLIENT_ID), then prints which rule each sample request matches and what it requires. SAMPLE: /admin/x · https://app.example.com/x ·
-// "POST /api/x" (or POST /api/x as two arguments). With --as / --ip / --country / --asn, each sample is
-// also decided by the worker's own decide() for that user (the claims of a session) and network, and
-// the line `decision:` names the outcome and the condition that decided it.
-// Exit codes: 0 rules valid, 1 rules invalid, 2 usage or file errors.
-import { readFileSync } from 'node:fs';
+// The preflight before a deploy (and in CI): reads wrangler.jsonc, wrangler.json or wrangler.toml (the
+// first that exists, as wrangler does) and the environment --env names, overlays .dev.vars like
+// `wrangler dev` does, validates every setting with the worker's own parseConfig, flags placeholders
+// (the example issuer, the zero KV id, no routes with workers_dev = false) and names the secrets a
+// deploy needs. With --online it fetches each IdP's discovery and JWKS with the worker's own code and
+// reports what the IdP supports against what is configured. All of it lives in src/check/ (bundled
+// here with esbuild, so there is no second implementation to drift).
+//
+// Then it prints which rule each sample request matches and what it requires. SAMPLE: /admin/x ·
+// https://app.example.com/x · "POST /api/x" (or POST /api/x as two arguments). With --as / --ip /
+// --country / --asn, each sample is also decided by the worker's own decide() for that user (the claims
+// of a session) and network, and the line `decision:` names the outcome and the condition that decided it.
+// Exit codes: 0 ready, 1 a problem (invalid setting, placeholder, IdP mismatch), 2 usage or file errors.
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { parse as parseToml } from 'smol-toml';
 
 const USAGE =
-  'usage: npm run check -- [--config wrangler.toml] [--env NAME] [--as \'{"sub":"alice","groups":["staff"]}\'] [--ip 203.0.113.7] [--country DE] [--asn 13335] [/path | https://host/path | "METHOD /path"]…';
+  'usage: npm run check -- [--config wrangler.toml|wrangler.jsonc] [--env NAME] [--online] [--as \'{"sub":"alice","groups":["staff"]}\'] [--ip 203.0.113.7] [--country DE] [--asn 13335] [/path | https://host/path | "METHOD /path"]…';
 const ASKING = ['--as', '--ip', '--country', '--asn'];
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -24,13 +30,15 @@ function fail(message) {
 }
 
 function parseArgs(argv) {
-  const options = { config: 'wrangler.toml', env: undefined, samples: [], asking: undefined };
+  const options = { config: undefined, env: undefined, online: false, samples: [], asking: undefined };
   const asking = () => (options.asking ??= { network: {} });
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--help' || arg === '-h') {
       console.log(USAGE);
       process.exit(0);
+    } else if (arg === '--online') {
+      options.online = true;
     } else if (arg === '--config' || arg === '-c' || arg === '--env' || arg === '-e') {
       const value = argv[++i];
       if (value === undefined) fail(`${arg} needs a value\n${USAGE}`);
@@ -70,17 +78,9 @@ function parseArgs(argv) {
   return options;
 }
 
-/** [vars] as the worker would get them: wrangler does not inherit [vars] into [env.X]. */
-function varsFrom(toml, envName) {
-  if (envName === undefined) return toml.vars ?? {};
-  const env = toml.env?.[envName];
-  if (env === undefined) fail(`no [env.${envName}] in the config file`);
-  return env.vars ?? {};
-}
-
 async function loadCheck() {
   const result = await build({
-    entryPoints: [`${root}src/check/main.ts`],
+    entryPoints: [`${root}src/check/cli.ts`],
     absWorkingDir: root,
     bundle: true,
     format: 'esm',
@@ -94,26 +94,50 @@ async function loadCheck() {
 }
 
 const options = parseArgs(process.argv.slice(2));
+const check = await loadCheck();
+const configPath = options.config ?? check.CONFIG_FILES.find((name) => existsSync(name)) ?? 'wrangler.toml';
 let source;
 try {
-  source = readFileSync(options.config, 'utf8');
+  source = readFileSync(configPath, 'utf8');
 } catch (error) {
-  fail(`cannot read ${options.config}: ${error.code ?? error.message}`);
+  fail(`cannot read ${configPath}: ${error.code ?? error.message}`);
 }
-let toml;
-try {
-  toml = parseToml(source);
-} catch (error) {
-  fail(`${options.config} is not valid TOML: ${error.message}`);
+const file = check.parseConfigFile(source, check.formatOf(configPath));
+if ('problem' in file) fail(`${configPath} ${file.problem}`);
+const environment = check.environmentOf(file.config, basename(configPath), options.env);
+if ('problem' in environment) fail(environment.problem);
+
+// wrangler dev reads .dev.vars (or .env) beside the configuration file.
+const overlayFiles = {};
+for (const name of check.overlayFileNames(options.env)) {
+  const path = join(dirname(configPath), name);
+  if (existsSync(path)) overlayFiles[name] = readFileSync(path, 'utf8');
 }
-const vars = varsFrom(toml, options.env);
-const { runCheck } = await loadCheck();
-const output = runCheck({
-  source: options.env === undefined ? options.config : `${options.config} [env.${options.env}]`,
-  routes: vars.ROUTES,
+const result = check.preflight({
+  environment,
+  overlay: check.localOverlay(overlayFiles, options.env),
   samples: options.samples,
-  settings: vars,
   ...(options.asking ? { asking: options.asking } : {}),
 });
-(output.exitCode === 0 ? console.log : console.error)(output.text);
-process.exitCode = output.exitCode;
+const lines = [...result.lines];
+let exitCode = result.exitCode;
+if (options.online) {
+  lines.push('');
+  if (!result.config) {
+    lines.push('--online: skipped, the settings above are invalid');
+  } else {
+    const host = hostOf(environment.routes);
+    const online = await check.onlineReport(result.config, { standIns: result.standIns, ...(host ? { host } : {}) });
+    lines.push(...online.lines);
+    if (!online.ok) exitCode = 1;
+  }
+}
+(exitCode === 0 ? console.log : console.error)(lines.join('\n'));
+process.exitCode = exitCode;
+
+/** The site's host name from the first route pattern (`app.example.com/*`), for the URIs to register. */
+function hostOf(routes) {
+  const first = routes[0];
+  const pattern = typeof first === 'string' ? first : first?.pattern;
+  return typeof pattern === 'string' ? pattern.replace(/^https?:\/\//, '').replace(/[/:].*$/, '').replace(/^\*\.?/, '') || undefined : undefined;
+}

@@ -28,7 +28,8 @@ const NO_HOST = 'sample.invalid';
 
 /** `[METHOD] (/path | http(s)://host/path)`, parsed the way the worker's URL parser would see it. */
 export function parseSample(sample: string): SampleRequest | string {
-  const parts = sample.trim().split(/\s+/);
+  // Split on spaces only: a tab inside a path is the URL parser's to remove, as it is for the worker.
+  const parts = sample.trim().split(/ +/);
   let method = 'GET';
   if (parts.length === 2 && /^[A-Za-z]+$/.test(parts[0]!)) method = parts.shift()!.toUpperCase();
   if (parts.length !== 1 || parts[0] === '') return 'expected a path (/admin/x) or a URL, optionally after a method (POST /api/x)';
