@@ -3,7 +3,8 @@
 import { inject } from 'vitest';
 import { CLIENT_ID, CLIENT_SECRET } from '../setup/constants';
 // @ts-ignore -- plain ESM script without type declarations
-import { signInAtIdp } from '../../scripts/idp-login.mjs';
+import { createCookieJar, signInAtIdp, signOutAtIdp } from '../../scripts/idp-login.mjs';
+import type { CapturedLogoutToken, IdpsIdpStats } from '../setup/protocol';
 import { gateway, type Gateway } from '../support/gateway';
 
 export const corpIssuer = inject('idpIssuerCorp');
@@ -50,3 +51,38 @@ export async function userHeadersOf(gw: Gateway, path = '/echo'): Promise<{ stat
   for (const [name, value] of Object.entries(echo.headers)) if (name.startsWith('x-user')) headers[name] = String(value);
   return { status: 200, headers };
 }
+
+/** An IdP's own cookies (its session), kept so the user can sign out at the IdP later. */
+export type IdpJar = ReturnType<typeof createCookieJar>;
+
+/** A full sign-in at `idp` that keeps the IdP's cookies in `idpJar`. */
+export async function signInKeepingIdpSession(gw: Gateway, idp: string, user = 'alice', idpJar: IdpJar = createCookieJar()): Promise<IdpJar> {
+  const callback = new URL(String(await signInAtIdp((await startAt(gw, idp)).href, user, { jar: idpJar })));
+  const res = await gw.fetch(callback.href, { headers: { accept: 'text/html' } });
+  if (res.status !== 303) throw new Error(`signInKeepingIdpSession(${idp}): callback answered ${res.status} ${await res.text()}`);
+  return idpJar;
+}
+
+/** The user signs out at the IdP itself (RP-initiated logout there), which sends its back-channel logout. */
+export async function signOutAtTheIdp(issuer: string, idpJar: IdpJar): Promise<void> {
+  await signOutAtIdp(`${issuer}/session/end`, { jar: idpJar });
+}
+
+/** The test controls of corp and partner (test/setup/idps-idp.ts). */
+export function controlsOf(issuer: string) {
+  async function control<T>(path: string, body?: unknown): Promise<T> {
+    const res = await fetch(`${issuer}/__test/${path}`, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (!res.ok) throw new Error(`${issuer}/__test/${path}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  }
+  return {
+    stats: () => control<IdpsIdpStats>('stats'),
+    reset: () => control<{ ok: true }>('reset', {}),
+    /** down: the token endpoint answers 503 until `pass`. */
+    fault: (token: 'pass' | 'down') => control<unknown>('fault', { token }),
+    logoutTokens: () => control<CapturedLogoutToken[]>('logout-tokens'),
+  };
+}
+
+export const corp = controlsOf(corpIssuer);
+export const partner = controlsOf(partnerIssuer);

@@ -10,10 +10,11 @@
 import type { TestProject } from 'vitest/node';
 // @ts-ignore -- plain ESM script without type declarations
 import { startIdp } from '../../scripts/idp.mjs';
-import { CLIENT_ID, CLIENT_SECRET, ORIGIN, POST_CLIENT_ID, POST_LOGOUT_REDIRECT_URI, REDIRECT_URI } from './constants';
+import { CLIENT_ID, CLIENT_SECRET, POST_CLIENT_ID, POST_LOGOUT_REDIRECT_URI, REDIRECT_URI } from './constants';
 import { API_CLIENT_ID, API_CLIENT_SECRET, API_RESOURCE_SERVERS } from './constants';
 import { startTestIssuer } from './test-issuer';
 import { startLifecycleIdp } from './lifecycle-idp';
+import { startIdpsIdp } from './idps-idp';
 import { startProtocolIdps } from './protocol-idp';
 import { startUpstream } from './upstream';
 import { startSsfTransmitter } from './ssf-transmitter';
@@ -62,10 +63,12 @@ export default async function setup(project: TestProject) {
     const protocolIdps = await startProtocolIdps();
     started.push(protocolIdps);
     // Several IdPs in front of one site (test/idps): two more oidc-providers, each with the gateway's
-    // client registered at that IdP's own redirect URI (/_auth/callback/corp, /_auth/callback/partner).
-    const idpCorp = await startIdp({ port: 0, clients: [{ ...IDP_CLIENTS[0], redirect_uris: [`${ORIGIN}/_auth/callback/corp`] }] });
+    // client registered at that IdP's own redirect URI (/_auth/callback/corp, /_auth/callback/partner),
+    // captured back-channel logout (corp's tokens name the sid, partner's the sub alone) and a token
+    // endpoint fault (./idps-idp.ts).
+    const idpCorp = await startIdpsIdp('corp', { sid: true });
     started.push(idpCorp);
-    const idpPartner = await startIdp({ port: 0, clients: [{ ...IDP_CLIENTS[0], redirect_uris: [`${ORIGIN}/_auth/callback/partner`] }] });
+    const idpPartner = await startIdpsIdp('partner', { sid: false });
     started.push(idpPartner);
     const upstream = await startUpstream();
     started.push(upstream);

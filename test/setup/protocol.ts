@@ -80,7 +80,15 @@ export interface LifecycleStats {
   revocation: number;
 }
 
-/** A back-channel logout request the lifecycle IdP made (captured, not sent). */
+/** GET /__test/stats at the IdPs of test/idps (test/setup/idps-idp.ts). */
+export interface IdpsIdpStats {
+  /** Token endpoint requests that reached oidc-provider, by grant_type. */
+  token: Record<string, number>;
+  /** Token endpoint requests answered by the `down` fault instead. */
+  refused: number;
+}
+
+/** A back-channel logout request the lifecycle IdP (or an IdP of test/idps) made (captured, not sent). */
 export interface CapturedLogoutToken {
   uri: string;
   logoutToken: string;
