@@ -7,7 +7,7 @@ import { GatewayError } from '../http/errors';
 import { log } from '../http/log';
 import { refreshSession } from '../oidc/refresh';
 import { getProvider } from '../oidc/provider';
-import { withIdp } from '../config/idps';
+import { DEFAULT_IDP, withIdp } from '../config/idps';
 import type { RequestContext } from '../context';
 import type { Current } from './current';
 import { refreshAt, tokenExpiry, type Session } from '../session/model';
@@ -25,8 +25,9 @@ import { refreshAt, tokenExpiry, type Session } from '../session/model';
  */
 
 /**
- * After a transient IdP failure, other sessions do not try again for this long: during an outage each
- * attempt would cost a request IDP_TIMEOUT seconds. Within IDP_OUTAGE_GRACE they are served meanwhile.
+ * After a transient IdP failure, other sessions of that IdP do not try again for this long: during an
+ * outage each attempt would cost a request IDP_TIMEOUT seconds. Within IDP_OUTAGE_GRACE they are served
+ * meanwhile. Sessions of other IdPs (IDPS) are refreshed as usual: one IdP's outage is not another's.
  */
 export const OUTAGE_RETRY_AFTER = 10;
 /**
@@ -36,7 +37,14 @@ export const OUTAGE_RETRY_AFTER = 10;
 interface IsolateState {
   /** Refreshes in progress, by session id: concurrent requests of a session share one. */
   inFlight: Map<string, Promise<FlightResult>>;
-  outage: { since: number; until: number; error: GatewayError } | undefined;
+  /** The last transient failure, by IdP name (config/idps.ts). */
+  outages: Map<string, Outage>;
+}
+
+interface Outage {
+  since: number;
+  until: number;
+  error: GatewayError;
 }
 
 const isolates = new WeakMap<Config, IsolateState>();
@@ -44,7 +52,7 @@ const isolates = new WeakMap<Config, IsolateState>();
 function isolateState(config: Config): IsolateState {
   let state = isolates.get(config);
   if (!state) {
-    state = { inFlight: new Map(), outage: undefined };
+    state = { inFlight: new Map(), outages: new Map() };
     isolates.set(config, state);
   }
   return state;
@@ -61,7 +69,9 @@ export async function keepFresh(ctx: RequestContext, current: Current): Promise<
   const expiry = tokenExpiry(session);
   const due = expiry !== undefined && now >= refreshAt(session, config.refreshMargin)!;
   const state = isolateState(config);
-  const outage = state.outage !== undefined && state.outage.since <= now && now < state.outage.until ? state.outage : undefined;
+  const idp = session.idp ?? DEFAULT_IDP;
+  const last = state.outages.get(idp);
+  const outage = last !== undefined && last.since <= now && now < last.until ? last : undefined;
 
   if (due && session.refreshToken && !outage) {
     const coordinator = activeCoordinator(ctx);
@@ -72,7 +82,7 @@ export async function keepFresh(ctx: RequestContext, current: Current): Promise<
       joined = false;
       const fallback = () => refreshLocally(ctx, current);
       const outcome = await (coordinator ? refreshViaCoordinator(ctx, current, coordinator, fallback) : fallback());
-      if (outcome.kind === 'fresh') state.outage = undefined;
+      if (outcome.kind === 'fresh') state.outages.delete(idp);
       if (outcome.kind === 'unavailable' && outcome.idpDown) refreshFailed(ctx, session, outcome.error);
       return outcome;
     });
@@ -151,10 +161,10 @@ function refreshLocally(ctx: RequestContext, current: Current): Promise<FlightRe
   });
 }
 
-/** Remembers a transient failure for this isolate (OUTAGE_RETRY_AFTER) and says how much grace is left. */
+/** Remembers a transient failure of the session's IdP for this isolate (OUTAGE_RETRY_AFTER) and says how much grace is left. */
 function refreshFailed(ctx: RequestContext, session: Session, error: GatewayError): void {
   const now = ctx.now;
-  isolateState(ctx.config).outage = { since: now, until: now + OUTAGE_RETRY_AFTER, error };
+  isolateState(ctx.config).outages.set(session.idp ?? DEFAULT_IDP, { since: now, until: now + OUTAGE_RETRY_AFTER, error });
   const expiry = tokenExpiry(session) ?? now;
   log('warn', 'session_refresh_failed', {
     code: error.code,
