@@ -1,3 +1,4 @@
+import { idpsOfRule, type IdpSummary } from '../config/idps';
 import { cidrText } from '../policy/cidr';
 import type { Conditions } from '../policy/conditions';
 import type { RouteRule } from '../policy/rules';
@@ -27,6 +28,27 @@ export function ruleRequirements(rule: RouteRule): string[] {
   if (stepUp.length > 0) lines.push(`step-up: ${stepUp.join('; ')}; otherwise sign in again`);
   if (rule.cors_preflight) lines.push('CORS preflights (OPTIONS) pass to the upstream without a session');
   if (rule.upstream) lines.push(`upstream: ${rule.upstream.href}`);
+  return lines;
+}
+
+/**
+ * Who may sign in on a rule with several IdPs (IDPS): the rule's `idps`, the set the worker's chooser
+ * offers (config/idps.ts idpsOfRule), and for `api` rules whose bearer tokens count (oidc/bearer-idps.ts).
+ * Nothing with the single IdP of the `OIDC_*` settings, or on public rules, which sign no one in.
+ */
+export function describeIdps(rule: RouteRule, idps: readonly IdpSummary[]): string[] {
+  if (rule.auth === 'public' || !idps.some((idp) => idp.fromIdps)) return [];
+  const allowed = idpsOfRule(idps, rule.idps);
+  const named = allowed.map((idp) => (idp.displayName === idp.name ? idp.name : `${idp.name} ("${idp.displayName}")`)).join(', ');
+  if (rule.auth === 'session') {
+    if (allowed.length === 1) return [`may sign in: ${named}; a navigation goes straight there`];
+    const domains = allowed.flatMap((idp) => idp.emailDomains);
+    return [`may sign in: ${named}; a navigation gets the chooser${domains.length > 0 ? ` (an email at ${domains.join(', ')} goes straight to its IdP)` : ''}`];
+  }
+  const bearer = allowed.filter((idp) => idp.apiAudience !== undefined);
+  const lines = [`sessions from: ${named}`];
+  if (bearer.length === 0) lines.push('bearer tokens: none accepted (no api_audience among these IdPs)');
+  else lines.push(`bearer tokens from: ${bearer.map((idp) => `${idp.name} (aud ${idp.apiAudience})`).join(', ')}${bearer.length > 1 ? '; JWTs only, each checked by the IdP its iss names (opaque tokens are refused)' : ''}`);
   return lines;
 }
 

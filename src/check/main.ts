@@ -1,7 +1,8 @@
 import { parseRoutes, type PathCase, type RouteRule } from '../policy/rules';
 import { decide, type Principal, type Verdict } from '../policy/decide';
 import type { NetworkFacts } from '../policy/conditions';
-import { ruleHeading, ruleRequirements } from './describe';
+import { idpsOfRule, idpsOfSettings, unknownRuleIdps, type IdpSummary } from '../config/idps';
+import { describeIdps, ruleHeading, ruleRequirements } from './describe';
 import { judgeSample, parseSample } from './sample';
 
 export { parseSample } from './sample';
@@ -22,12 +23,19 @@ export interface CheckInput {
   settings?: Record<string, unknown>;
   /** `--as`, `--ip`, `--country`, `--asn`: who asks and from where; each sample is then decided as the worker would. */
   asking?: Asking;
+  /**
+   * The IdPs (the worker's parsed `config.idps`); each sample then shows which may sign in there.
+   * Without them they are read from `settings` (config/idps.ts idpsOfSettings).
+   */
+  idps?: readonly IdpSummary[];
 }
 
 /** A sample request's asker: the claims of a signed-in session (none = anonymous) and the network facts. */
 export interface Asking {
   claims?: Record<string, unknown>;
   network: NetworkFacts;
+  /** The IdP that signed the session in; with several and none given, the first the rule allows. */
+  idp?: string;
 }
 
 export interface CheckOutput {
@@ -44,6 +52,14 @@ export function runCheck(input: CheckInput): CheckOutput {
   }
 
   const { rules } = parsed;
+  const idps = input.idps ?? idpsOfSettings(input.settings ?? {});
+  // The worker refuses to start when a rule names an IdP it does not have (config/index.ts): the same check.
+  const unknown = idps ? unknownRuleIdps(rules, idps) : [];
+  if (unknown.length > 0) {
+    const lines = [`${input.source}: ROUTES names identity providers that are not configured; the worker would refuse every request:`];
+    for (const problem of unknown) lines.push(`  ${problem.key}: ${problem.message}`);
+    return { exitCode: 1, text: lines.join('\n') };
+  }
   const lines: string[] = [];
   if (rules.length === 0) {
     lines.push(`${input.source}: no ROUTES; every path requires a signed-in session.`);
@@ -57,7 +73,7 @@ export function runCheck(input: CheckInput): CheckOutput {
   for (const warning of settingWarnings(input.settings ?? {})) lines.push(`  warning: ${warning}`);
   const pathCase = input.settings?.['PATH_CASE'] === 'insensitive' ? 'insensitive' : 'sensitive';
   const decideWith = input.asking ? { asking: input.asking, settings: input.settings ?? {} } : undefined;
-  for (const sample of input.samples) lines.push('', ...explainSample(rules, sample, pathCase, decideWith));
+  for (const sample of input.samples) lines.push('', ...explainSample(rules, sample, pathCase, decideWith, idps));
   return { exitCode: 0, text: lines.join('\n') };
 }
 
@@ -80,6 +96,7 @@ export function explainSample(
   sample: string,
   pathCase: PathCase = 'sensitive',
   decideWith?: { asking: Asking; settings: Record<string, unknown> },
+  idps: readonly IdpSummary[] = [],
 ): string[] {
   const request = parseSample(sample);
   if (typeof request === 'string') return [`${sample}`, `  ✗ ${request}`];
@@ -94,8 +111,15 @@ export function explainSample(
 
   const lines = [path === request.rawPath ? shown : `${shown}  (normalized: ${path})`];
   lines.push(`  → ${ruleHeading(rule)}`);
-  for (const line of ruleRequirements(rule)) lines.push(`    ${line}`);
-  if (decideWith) lines.push(`  decision: ${verdictText(rule, decideSample(rule, request.method, decideWith.asking, decideWith.settings))}`);
+  for (const line of [...ruleRequirements(rule), ...describeIdps(rule, idps)]) lines.push(`    ${line}`);
+  if (decideWith) {
+    // With several IdPs a session is always some IdP's: the one asked for, or the first the rule allows.
+    const several = idps.some((idp) => idp.fromIdps);
+    const idp = decideWith.asking.idp ?? (several ? idpsOfRule(idps, rule.idps)[0]?.name : undefined);
+    const asking = idp === undefined ? decideWith.asking : { ...decideWith.asking, idp };
+    const as = several && decideWith.asking.claims && idp !== undefined ? ` (a session from ${idp})` : '';
+    lines.push(`  decision${as}: ${verdictText(rule, decideSample(rule, request.method, asking, decideWith.settings))}`);
+  }
   return lines;
 }
 
@@ -105,7 +129,9 @@ export function explainSample(
  */
 export function decideSample(rule: RouteRule, method: string, asking: Asking, settings: Record<string, unknown> = {}): Verdict {
   const claims = asking.claims ? (Object.assign(Object.create(null), asking.claims) as Record<string, unknown>) : undefined;
-  const principal: Principal | null = claims ? { via: 'session', sub: typeof claims['sub'] === 'string' ? claims['sub'] : '(no sub)', claims } : null;
+  const principal: Principal | null = claims
+    ? { via: 'session', sub: typeof claims['sub'] === 'string' ? claims['sub'] : '(no sub)', claims, ...(asking.idp !== undefined ? { idp: asking.idp } : {}) }
+    : null;
   const skew = Number(settings['CLOCK_SKEW'] ?? 30);
   const navigation = (method === 'GET' || method === 'HEAD') && rule.auth !== 'api';
   return decide(rule, principal, { preflight: false, navigation, network: asking.network }, Math.floor(Date.now() / 1000), Number.isFinite(skew) ? skew : 30, {

@@ -8,6 +8,7 @@ import {
   algList,
   boolFromEnv,
   scopes,
+  settingsSchema,
   text,
   url,
   type ClientAuthMethod,
@@ -175,7 +176,7 @@ export function settingKey(config: { idp: string; idps: readonly Idp[] }, key: s
  * The IdPs of this configuration: `IDPS`, or one IdP `default` from the `OIDC_*` settings. `s` is the
  * parsed site-wide settings (defaults applied): an IdP's own key wins over the site-wide one.
  */
-export function parseIdps(env: Record<string, unknown>, s: Settings): { idps: IdpEntry[] } | { problems: Problem[] } {
+export function parseIdps(env: Record<string, unknown>, s: Omit<Settings, 'SESSION_SECRET'>): { idps: IdpEntry[] } | { problems: Problem[] } {
   const raw = env['IDPS'];
   const problems: Problem[] = [];
   if (raw === undefined || raw === null || raw === '') {
@@ -327,6 +328,44 @@ export function idpByIssuer(idps: readonly Idp[], iss: unknown): Idp | undefined
 /** The redirect URI path of an IdP: `/_auth/callback` for `default` (as before IDPS), `/_auth/callback/<name>` otherwise. */
 export function callbackPath(name: string): string {
   return name === DEFAULT_IDP ? '/_auth/callback' : `/_auth/callback/${name}`;
+}
+
+/** The IdPs a rule lets sign in (`idps`), in configuration order; every IdP when it names none. */
+export function idpsOfRule<I extends { name: string }>(idps: readonly I[], names: readonly string[] | undefined): I[] {
+  return names ? idps.filter((idp) => names.includes(idp.name)) : [...idps];
+}
+
+/** Rules (ROUTES, parsed before the IdPs) that name an IdP this configuration does not have. */
+export function unknownRuleIdps(rules: readonly { index: number; idps?: readonly string[] }[], idps: readonly { name: string }[]): Problem[] {
+  const problems: Problem[] = [];
+  for (const rule of rules) {
+    for (const name of rule.idps ?? []) {
+      if (!idps.some((idp) => idp.name === name)) problems.push({ key: `ROUTES[${rule.index}].idps`, message: `names "${name}", which is not an identity provider here (${idps.map((idp) => idp.name).join(', ')})` });
+    }
+  }
+  return problems;
+}
+
+/** What `npm run check` shows of an IdP; a parsed `Idp` is one. */
+export type IdpSummary = Pick<Idp, 'name' | 'displayName' | 'emailDomains' | 'apiAudience' | 'fromIdps'>;
+
+/**
+ * The IdPs these settings configure, read as parseConfig reads them (the same schema, parseIdps), but
+ * without the checks that need secrets or bindings: for `npm run check` on a file, where secrets are
+ * not. Undefined when the settings do not get that far; parseConfig names why.
+ */
+export function idpsOfSettings(env: Record<string, unknown>): IdpSummary[] | undefined {
+  const parsed = v.safeParse(v.omit(settingsSchema, ['SESSION_SECRET']), env);
+  if (!parsed.success) return undefined;
+  const entries = parseIdps(env, parsed.output);
+  if ('problems' in entries) return undefined;
+  return entries.idps.map((entry) => ({
+    name: entry.name,
+    displayName: entry.displayName,
+    emailDomains: entry.emailDomains,
+    apiAudience: entry.settings.API_AUDIENCE,
+    fromIdps: entry.fromIdps,
+  }));
 }
 
 /** The IdP whose users have this email address's domain (home-realm discovery), among `allowed`. */

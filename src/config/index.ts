@@ -10,7 +10,7 @@ import { parseClaimHeaders } from './claim-headers';
 import type { JWK } from 'jose';
 import { parseAuthParams } from '../oidc/auth-params';
 import { protocolSettings, type ProtocolSettings } from '../oidc/flow';
-import { idpKey, isIdpSecretKey, parseIdps, type Idp, type IdpEntry } from './idps';
+import { idpKey, isIdpSecretKey, parseIdps, unknownRuleIdps, type Idp, type IdpEntry } from './idps';
 import {
   KNOWN_KEYS,
   NOT_YET_SUPPORTED,
@@ -227,11 +227,7 @@ export function parseConfig(env: Record<string, unknown>): { config: Config } | 
   const devAllowHttp = s.DEV_ALLOW_HTTP && issuerIsLoopback;
   const idps = entries.idps.map((entry) => idpFrom(entry, devAllowHttp, problems));
   const first = idps[0]!;
-  for (const rule of 'rules' in routes ? routes.rules : []) {
-    for (const name of rule.idps ?? []) {
-      if (!idps.some((idp) => idp.name === name)) problems.push({ key: `ROUTES[${rule.index}].idps`, message: `names "${name}", which is not an identity provider here (${idps.map((idp) => idp.name).join(', ')})` });
-    }
-  }
+  problems.push(...unknownRuleIdps('rules' in routes ? routes.rules : [], idps));
   for (const rule of 'rules' in routes ? routes.rules : []) {
     // A session's DPoP-bound token is worth nothing without the session's private key, which never
     // leaves the gateway (RFC 9449 7): passing it on would hand the upstream a token it cannot use.

@@ -1,5 +1,5 @@
 import type { Config } from '../config';
-import { findIdp, idpForEmail, type Idp } from '../config/idps';
+import { findIdp, idpForEmail, idpsOfRule, type Idp } from '../config/idps';
 import { deleteCookie, serializeCookie } from '../http/cookies';
 import { escapeHtml, PAGE_HEADERS } from '../http/pages';
 import { judgeUrl } from '../policy/readings';
@@ -16,9 +16,9 @@ import type { RequestContext } from '../context';
 /** A year: a remembered choice only orders the page, it signs no one in. */
 const CHOICE_MAX_AGE = 365 * 86_400;
 
-/** The IdPs a rule lets sign in (`idps`), in configuration order; every IdP when it names none. */
+/** The IdPs a rule lets sign in (`idps`), in configuration order; every IdP when it names none (as `npm run check` shows them). */
 export function allowedIdps(config: Config, names: readonly string[] | undefined): Idp[] {
-  return names ? config.idps.filter((idp) => names.includes(idp.name)) : [...config.idps];
+  return idpsOfRule(config.idps, names);
 }
 
 /** The IdPs that may sign in for a return path: its rule's `idps` (all when it cannot be judged: the gate decides later). */
