@@ -5,6 +5,7 @@ import { errorResponse } from './http/respond';
 import { rateLimiterOf, takeRate } from './http/rate-limit';
 import { metricsOf, writeMetrics } from './http/metrics';
 import { createContext, type RequestContext } from './context';
+import { pageContextOf } from './config/brand';
 import { sessionStoreFor } from './lifecycle/coordinated';
 import { handleCallback } from './routes/callback';
 import { handleLogout, handleSignedOut, handleUserInfo } from './routes/auth-pages';
@@ -77,4 +78,5 @@ app.get(`${WELL_KNOWN}/*`, (c) => handleProtectedResource(c.var.ctx) ?? handlePr
 app.all('*', (c) => handleProtected(c.var.ctx));
 
 // The refusal's log line carries the same facts as its METRICS data point (rule, IdP, refresh).
-app.onError((error, c) => errorResponse(c.req.raw, error, (c.var.ctx as RequestContext | undefined)?.metrics));
+// Its page carries the brand, even of a configuration that is invalid otherwise (config/brand.ts).
+app.onError((error, c) => errorResponse(c.req.raw, error, (c.var.ctx as RequestContext | undefined)?.metrics, pageContextOf(c.env as unknown as Record<string, unknown>, c.req.raw)));

@@ -1,5 +1,7 @@
 import * as v from 'valibot';
-import { GatewayError } from '../http/errors';
+import { CONFIG_INVALID_MESSAGE, GatewayError } from '../http/errors';
+import type { Brand } from '../http/pages';
+import { parseBrand } from './brand';
 import { log } from '../http/log';
 import { utf8 } from '../crypto/encoding';
 import { isLoopbackHost } from './hosts';
@@ -93,6 +95,8 @@ export interface Config extends ProtocolSettings {
   apiDocumentationUrl: string | undefined;
   /** API_DPOP_NONCE: DPoP proofs must carry a server nonce (RFC 9449 9). */
   apiDpopNonce: boolean;
+  /** BRAND_*: name, logo, color and support link of the gateway's pages (config/brand.ts). */
+  brand: Brand;
 }
 
 /** SSF_ISSUER, SSF_JWKS_URI, SSF_AUDIENCE (README "Shared Signals (CAEP)"). */
@@ -154,9 +158,7 @@ function plainSettings(env: Record<string, unknown>): Record<string, unknown> {
 
 function configError(problems: ConfigProblem[]): GatewayError {
   const list = problems.map((p) => `${p.key}: ${p.message}`).join('; ');
-  return new GatewayError('config_invalid', `The gateway's configuration is invalid, so it refuses all requests. ${list}`, {
-    detail: list,
-  });
+  return new GatewayError('config_invalid', CONFIG_INVALID_MESSAGE, { detail: list });
 }
 
 const MIN_SECRET_LENGTH = 32;
@@ -240,6 +242,8 @@ export function parseConfig(env: Record<string, unknown>): { config: Config } | 
     }
   }
   const ssf = ssfSettings(s, devAllowHttp, problems);
+  const brand = parseBrand(env, devAllowHttp);
+  problems.push(...brand.problems);
   if (s.UPSTREAM_URL && new URL(s.UPSTREAM_URL).protocol !== 'https:' && !isLoopbackHost(new URL(s.UPSTREAM_URL).hostname)) {
     log('warn', 'upstream_plain_http', { reason: 'UPSTREAM_URL uses http://; identity headers travel unencrypted to the origin' });
   }
@@ -290,9 +294,13 @@ export function parseConfig(env: Record<string, unknown>): { config: Config } | 
       apiResourceName: s.API_RESOURCE_NAME,
       apiDocumentationUrl: s.API_DOCUMENTATION_URL,
       apiDpopNonce: s.API_DPOP_NONCE,
+      brand: brand.brand,
     },
   };
 }
+
+/** OIDC_ISSUER in the shipped wrangler.toml: a stand-in to replace, never an identity provider. */
+export const PLACEHOLDER_ISSUER = 'https://idp.example.com';
 
 /**
  * One IdP with every check the single one gets (https issuer, client authentication, flow, auth
@@ -301,6 +309,10 @@ export function parseConfig(env: Record<string, unknown>): { config: Config } | 
 function idpFrom(entry: IdpEntry, devAllowHttp: boolean, problems: ConfigProblem[]): Idp {
   const s = entry.settings;
   const key = (name: string) => idpKey(entry, name);
+  // The shipped wrangler.toml's value: deployed unchanged it would read as an IdP outage, not a setup step.
+  if (s.OIDC_ISSUER.replace(/\/$/, '') === PLACEHOLDER_ISSUER) {
+    problems.push({ key: key('OIDC_ISSUER'), message: `is ${PLACEHOLDER_ISSUER}, the placeholder from the shipped wrangler.toml; set it to your identity provider's issuer URL` });
+  }
   if (new URL(s.OIDC_ISSUER).protocol !== 'https:' && !devAllowHttp) {
     problems.push({ key: key('OIDC_ISSUER'), message: 'must be an https:// URL (plain http only for a local demo: DEV_ALLOW_HTTP = "true" with a loopback issuer)' });
   }

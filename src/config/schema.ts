@@ -141,6 +141,11 @@ export const KNOWN_KEYS = new Set([
   // A table (or JSON string), parsed by src/oidc/auth-params.ts as ROUTES is by policy/rules.ts.
   'OIDC_AUTH_PARAMS',
   'CLAIM_HEADERS',
+  // Page branding, checked by ./brand.ts (a hex color, https URLs, a bounded name).
+  'BRAND_NAME',
+  'BRAND_LOGO_URL',
+  'BRAND_COLOR',
+  'BRAND_SUPPORT_URL',
   'SESSIONS',
   'COORDINATOR',
 ]);
@@ -148,4 +153,4 @@ export const KNOWN_KEYS = new Set([
 /** Contract keys that later versions implement: refused while set, never silently ignored. None today. */
 export const NOT_YET_SUPPORTED = new Set<string>([]);
 
-export const OUR_PREFIXES = ['OIDC_', 'SESSION_', 'UPSTREAM_', 'ROUTE', 'USER_', 'REFRESH_', 'IDP_', 'API_', 'ASSERTION_', 'DEV_', 'CLOCK_', 'PATH_', 'WEBSOCKET_', 'SSF_'];
+export const OUR_PREFIXES = ['OIDC_', 'SESSION_', 'UPSTREAM_', 'ROUTE', 'USER_', 'REFRESH_', 'IDP_', 'API_', 'ASSERTION_', 'DEV_', 'CLOCK_', 'PATH_', 'WEBSOCKET_', 'SSF_', 'BRAND_'];

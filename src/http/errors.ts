@@ -118,6 +118,11 @@ export interface GatewayErrorOptions {
   json?: boolean;
   /** Who was refused (`sub`), when known: for the operator's log line only, never the response. */
   subject?: string;
+  /**
+   * The refused user's own display name (name, email or sub) for their page's "Signed in as" line,
+   * with ways to sign out or switch account (http/respond.ts). Only ever shown to that user.
+   */
+  signedInAs?: string;
 }
 
 export class GatewayError extends Error {
@@ -128,6 +133,7 @@ export class GatewayError extends Error {
   readonly extra: Record<string, string>;
   readonly retryHref: string | undefined;
   readonly subject: string | undefined;
+  readonly signedInAs: string | undefined;
   json: boolean | undefined;
 
   constructor(code: ErrorCode, message: string, options: GatewayErrorOptions = {}) {
@@ -140,6 +146,7 @@ export class GatewayError extends Error {
     this.extra = options.extra ?? {};
     this.retryHref = options.retryHref;
     this.subject = options.subject;
+    this.signedInAs = options.signedInAs;
     this.json = options.json;
   }
 
@@ -162,6 +169,7 @@ export class GatewayError extends Error {
       ...(this.retryHref === undefined ? {} : { retryHref: this.retryHref }),
       ...(this.json === undefined ? {} : { json: this.json }),
       ...(this.subject === undefined ? {} : { subject: this.subject }),
+      ...(this.signedInAs === undefined ? {} : { signedInAs: this.signedInAs }),
       ...(this.cause === undefined ? {} : { cause: this.cause }),
       ...options,
     });
@@ -177,9 +185,13 @@ export function isGatewayError(value: unknown): value is GatewayError {
   return value instanceof GatewayError;
 }
 
+/**
+ * What every visitor is told about an invalid configuration. Which setting is wrong is for the operator:
+ * in `detail` (the log line), from `npm run check`, and on the page only in a local demo (http/respond.ts).
+ */
+export const CONFIG_INVALID_MESSAGE = "This site's sign-in is misconfigured; the operator has been told. Please try again later.";
+
 /** A setting the IdP's metadata shows to be unusable, found when the IdP is first met (by key, like config errors). */
 export function configProblem(key: string, message: string): GatewayError {
-  return new GatewayError('config_invalid', `The gateway's configuration is invalid, so it refuses all requests. ${key}: ${message}`, {
-    detail: `${key}: ${message}`,
-  });
+  return new GatewayError('config_invalid', CONFIG_INVALID_MESSAGE, { detail: `${key}: ${message}` });
 }

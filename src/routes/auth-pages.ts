@@ -52,6 +52,8 @@ export async function handleLogout(ctx: RequestContext): Promise<Response> {
       title: 'Sign out?',
       paragraphs: ['Another site asked to sign you out of this one.'],
       form: { action: rd ? `/_auth/logout?rd=${encodeURIComponent(returnTo)}` : '/_auth/logout', label: 'Sign out' },
+      link: { href: '/', label: 'Stay signed in' },
+      brand: ctx.config.brand,
     });
   }
   const current = await currentSession(ctx).catch(async (error: unknown) => {
@@ -188,7 +190,7 @@ export async function handleSignedOut(ctx: RequestContext): Promise<Response> {
   const returnTo = (await readLogoutState(ctx.config.sessionSecrets, ctx.url.searchParams.get('state'), ctx.now)) ?? '/';
   return htmlResponse(
     200,
-    { title: 'You are signed out', paragraphs: ['Your session has ended.'], link: { href: returnTo, label: 'Sign in again' } },
+    { title: 'You are signed out', paragraphs: ['Your session has ended.'], link: { href: returnTo, label: 'Sign in again' }, brand: ctx.config.brand },
     { 'set-cookie': clearSessionCookie(ctx) },
   );
 }

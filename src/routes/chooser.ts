@@ -1,7 +1,7 @@
 import type { Config } from '../config';
 import { findIdp, idpForEmail, idpsOfRule, type Idp } from '../config/idps';
 import { deleteCookie, serializeCookie } from '../http/cookies';
-import { escapeHtml, PAGE_HEADERS } from '../http/pages';
+import { escapeHtml, htmlResponse, type Brand } from '../http/pages';
 import { judgeUrl } from '../policy/readings';
 import { IDP_CHOICE_COOKIE, type CookieMode } from '../session/cookie-names';
 import type { RequestContext } from '../context';
@@ -57,7 +57,7 @@ export function clearChoiceCookie(mode: CookieMode): string {
  * The chooser: one link per allowed IdP (`/_auth/login?idp=<name>&rd=…`), the last choice first and
  * marked, and an email field whose domain picks the IdP. Plain HTML, no script, labelled controls.
  */
-export function chooserPage(returnTo: string, allowed: readonly Idp[], last: Idp | undefined, notice: string | undefined, setCookies: string[]): Response {
+export function chooserPage(returnTo: string, allowed: readonly Idp[], last: Idp | undefined, notice: string | undefined, setCookies: string[], brand: Brand = {}): Response {
   const ordered = last ? [last, ...allowed.filter((idp) => idp !== last)] : [...allowed];
   const rd = encodeURIComponent(returnTo);
   const items = ordered
@@ -74,20 +74,12 @@ export function chooserPage(returnTo: string, allowed: readonly Idp[], last: Idp
 <button class="button" type="submit">Continue</button></form>`
     : '';
   const note = notice ? `<p role="alert">${escapeHtml(notice)}</p>` : '';
-  const html = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="robots" content="noindex"><title>Choose how to sign in</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:12vh auto;padding:0 1rem;color:#1f2937}
-h1{font-size:1.5rem}ul{list-style:none;padding:0}li{margin:.5rem 0}.last{color:#4b5563}
-.button{border:0;font:inherit;cursor:pointer;display:inline-block;padding:.5rem 1rem;border-radius:.375rem;background:#2563eb;color:#fff;text-decoration:none}
-.button:focus,input:focus{outline:3px solid #1e40af;outline-offset:2px}label{display:block;margin-top:1.5rem}input{font:inherit;padding:.4rem;margin:.25rem .5rem .25rem 0}</style></head>
-<body><main><h1>Choose how to sign in</h1>
-${note}
+  const content = `${note}
 <nav aria-label="Identity providers"><ul>
 ${items}
 </ul></nav>
-${emailForm}</main></body></html>`;
-  const response = new Response(html, { status: 200, headers: PAGE_HEADERS });
+${emailForm}`;
+  const response = htmlResponse(200, { title: 'Choose how to sign in', paragraphs: [], content, brand });
   for (const cookie of setCookies) response.headers.append('set-cookie', cookie);
   return response;
 }

@@ -1,4 +1,4 @@
-import { htmlResponse } from '../http/pages';
+import { htmlResponse, pagePolicy } from '../http/pages';
 import { log } from '../http/log';
 import { endIdpSessions, endSession } from '../lifecycle/end';
 import type { RequestContext } from '../context';
@@ -36,11 +36,11 @@ export async function handleFrontchannelLogout(ctx: RequestContext): Promise<Res
   // `iss` names the IdP (one of IDPS); its sessions with that sid end, no other IdP's.
   const idp = idpByIssuer(ctx.config.idps, iss);
   // The IdP frames this page: allow exactly its origin (frame-ancestors), nothing else.
-  const headers = { 'content-security-policy': `default-src 'none'; frame-ancestors ${new URL((idp ?? ctx.config).issuer).origin}` };
+  const headers = { 'content-security-policy': pagePolicy(ctx.config.brand, new URL((idp ?? ctx.config).issuer).origin) };
 
   if (!idp || !sid || sid.length > 1024) {
     log('warn', 'frontchannel_logout_rejected', { reason: iss === undefined || sid === undefined ? 'iss and sid are required' : !idp ? 'iss is not our issuer' : 'sid invalid' });
-    return htmlResponse(400, { title: 'Logout not accepted', paragraphs: ['This logout request does not name this site’s identity provider and session.'] }, headers);
+    return htmlResponse(400, { title: 'Logout not accepted', paragraphs: ['This logout request does not name this site’s identity provider and session.'], link: { href: '/', label: 'Back to the start' }, brand: ctx.config.brand }, headers);
   }
 
   let ended = 0;
@@ -58,5 +58,5 @@ export async function handleFrontchannelLogout(ctx: RequestContext): Promise<Res
     release();
   }
   log('info', 'frontchannel_logout', { sessions_ended: ended, ...(ended === 0 ? { note: 'accepted; no session it names was signed in here' } : {}) });
-  return htmlResponse(200, { title: 'Signed out', paragraphs: ['Your session here has ended.'] }, { ...headers, ...cookies });
+  return htmlResponse(200, { title: 'Signed out', paragraphs: ['Your session here has ended.'], brand: ctx.config.brand }, { ...headers, ...cookies });
 }

@@ -136,6 +136,8 @@ async function gate(ctx: RequestContext, path: string, rule: RouteRule): Promise
         detail: `rule ${rule.index} ${verdict.condition}`,
         extra: { rule: String(rule.index), condition: verdict.condition },
         ...(principal ? { subject: principal.sub } : {}),
+        // The page says who is signed in, with ways to sign out or switch account (http/respond.ts).
+        ...(principal?.via === 'session' ? { signedInAs: shownAs(principal) } : {}),
       });
     case 'insufficient-scope':
       throw new GatewayError('insufficient_scope', `The access token needs the scope ${verdict.scopes.join(' ')}.`, {
@@ -146,6 +148,14 @@ async function gate(ctx: RequestContext, path: string, rule: RouteRule): Promise
         ...(principal ? { subject: principal.sub } : {}),
       });
   }
+}
+
+/** How the refused user knows themselves: their name, else email, else their IdP's id for them (bounded; escaped on the page). */
+function shownAs(principal: Principal): string {
+  const claims = principal.claims;
+  const named = [claims['name'], claims['preferred_username'], claims['email']].find((c): c is string => typeof c === 'string' && c.trim() !== '');
+  const shown = (named ?? principal.sub).trim();
+  return shown.length > 120 ? `${shown.slice(0, 119)}…` : shown;
 }
 
 /**

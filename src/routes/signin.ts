@@ -36,7 +36,7 @@ export async function handleLogin(ctx: RequestContext): Promise<Response> {
   const chosen = pickIdp(allowed, options.loginHint);
   if (chosen) return redirectToIdp(ctx, returnTo, [], signIn, 302, chosen.name);
   const notice = options.loginHint ? 'No sign-in option here matches that email address. Please choose one.' : undefined;
-  return chooserPage(returnTo, allowed, lastChoice(ctx, allowed), notice, []);
+  return chooserPage(returnTo, allowed, lastChoice(ctx, allowed), notice, [], ctx.config.brand);
 }
 
 /**
@@ -54,7 +54,7 @@ export async function startSignIn(ctx: RequestContext, returnTo: string, extraHe
   // Several IdPs may sign in here: the rule's only one, else silently the one chosen last, else the chooser.
   const allowed = allowedIdps(ctx.config, idps);
   const idp = allowed.length === 1 ? allowed[0] : ended ? lastChoice(ctx, allowed) : undefined;
-  if (!idp) return chooserPage(returnTo, allowed, lastChoice(ctx, allowed), undefined, extraHeaders);
+  if (!idp) return chooserPage(returnTo, allowed, lastChoice(ctx, allowed), undefined, extraHeaders, ctx.config.brand);
   const silent = !stepUp && idpView(ctx.config, idp).silentReauth && ended;
   // The hint serves once: an abandoned sign-in does not make every later visit silent.
   return redirectToIdp(ctx, returnTo, hint ? [...extraHeaders, clearResumeHint(ctx.mode)] : extraHeaders, { stepUp, silent }, 302, idp.name);

@@ -2,6 +2,7 @@
 // Object namespace is refused by name like any other setting, never silently ignored.
 import { describe, expect, it } from 'vitest';
 import { gateway } from '../support/gateway';
+import { configProblems } from '../support/config-errors';
 import { API } from '../support/lifecycle';
 import { coordinatorNs } from './helpers';
 
@@ -16,11 +17,8 @@ describe('COORDINATOR setting', () => {
     ['null', null],
   ] as const) {
     it(`refuses ${what}, by name`, async () => {
-      const res = await gateway({ COORDINATOR: value }).fetch('/', { headers: API });
-      expect(res.status).toBe(500);
-      const body = (await res.json()) as { error: string; message: string };
-      expect(body.error).toBe('config_invalid');
-      expect(body.message).toMatch(/COORDINATOR: must be a Durable Object namespace binding/);
+      const problems = await configProblems(() => gateway({ COORDINATOR: value }).fetch('/', { headers: API }));
+      expect(problems).toMatch(/COORDINATOR: must be a Durable Object namespace binding/);
     });
   }
 });

@@ -2,15 +2,14 @@
 // default, prompt…; protocol parameters refused), and login_hint / prompt from /_auth/login links.
 import { describe, expect, it } from 'vitest';
 import { API, atIdp, deliver, NAVIGATE, protocolGateway, redirectToIdp, upstreamIdentity } from './helpers';
+import { configProblems } from '../support/config-errors';
 
 async function authorizeParams(overrides: Record<string, unknown>, path = '/_auth/login?rd=%2F'): Promise<URLSearchParams> {
   return (await redirectToIdp(protocolGateway(overrides), path)).location.searchParams;
 }
 
 async function configMessage(overrides: Record<string, unknown>): Promise<string> {
-  const res = await protocolGateway(overrides).fetch('/', { headers: API });
-  expect(res.status).toBe(500);
-  return ((await res.json()) as { message: string }).message;
+  return configProblems(() => protocolGateway(overrides).fetch('/', { headers: API }));
 }
 
 describe('OIDC_AUTH_PARAMS', () => {

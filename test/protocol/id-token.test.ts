@@ -7,6 +7,7 @@ import { startSignIn } from '../support/flows';
 import { gateway } from '../support/gateway';
 import { clock } from '../support/lifecycle';
 import { API, atIdp, deliver, expectRefused, hybridTestIssuer, NAVIGATE, newIdpJar, nowS, protocolGateway, redirectToIdp, signAtTestIssuer, upstreamIdentity } from './helpers';
+import { configProblems } from '../support/config-errors';
 
 afterEach(() => clock.real());
 
@@ -66,9 +67,7 @@ describe('ID-token sign-in: configuration', () => {
   ];
   for (const [label, overrides, message] of cases) {
     it(`is a configuration error ${label}`, async () => {
-      const res = await protocolGateway({ OIDC_RESPONSE_TYPE: 'id_token', ...overrides }).fetch('/', { headers: API });
-      expect(res.status).toBe(500);
-      expect(((await res.json()) as { message: string }).message).toMatch(message);
+      expect(await configProblems(() => protocolGateway({ OIDC_RESPONSE_TYPE: 'id_token', ...overrides }).fetch('/', { headers: API }))).toMatch(message);
     });
   }
 });

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createTestIssuer } from '../support/flows';
 import { gateway } from '../support/gateway';
 import { API, atIdp, CLIENT_SECRET, clientKeys, deliver, NAVIGATE, parIssuer, PROTOCOL_CLIENTS, protocolGateway, redirectToIdp, testIssuer, upstreamIdentity } from './helpers';
+import { configProblems } from '../support/config-errors';
 
 function onlyClientIdAndRequestUri(location: URL): void {
   expect([...location.searchParams.keys()].sort()).toEqual(['client_id', 'request_uri']);
@@ -46,20 +47,17 @@ describe('OIDC_USE_PAR', () => {
   });
 
   it('never: a configuration error when the IdP requires PAR', async () => {
-    const res = await protocolGateway({ OIDC_ISSUER: parIssuer, OIDC_USE_PAR: 'never' }).fetch('/_auth/login', { headers: API });
-    expect(res.status).toBe(500);
-    expect(((await res.json()) as { message: string }).message).toMatch(/OIDC_USE_PAR: is never, but the identity provider requires pushed authorization requests/);
+    const problems = await configProblems(() => protocolGateway({ OIDC_ISSUER: parIssuer, OIDC_USE_PAR: 'never' }).fetch('/_auth/login', { headers: API }));
+    expect(problems).toMatch(/OIDC_USE_PAR: is never, but the identity provider requires pushed authorization requests/);
   });
 
   it('always: a configuration error when the IdP has no PAR endpoint', async () => {
-    const res = await gateway({ OIDC_ISSUER: testIssuer, OIDC_USE_PAR: 'always' }).fetch('/_auth/login', { headers: API });
-    expect(res.status).toBe(500);
-    expect(((await res.json()) as { message: string }).message).toMatch(/OIDC_USE_PAR: is always, but the identity provider advertises no pushed_authorization_request_endpoint/);
+    const problems = await configProblems(() => gateway({ OIDC_ISSUER: testIssuer, OIDC_USE_PAR: 'always' }).fetch('/_auth/login', { headers: API }));
+    expect(problems).toMatch(/OIDC_USE_PAR: is always, but the identity provider advertises no pushed_authorization_request_endpoint/);
   });
 
   it('refuses a value it does not know', async () => {
-    const res = await protocolGateway({ OIDC_USE_PAR: 'sometimes' }).fetch('/', { headers: API });
-    expect(((await res.json()) as { message: string }).message).toMatch(/OIDC_USE_PAR: expected one of auto, always, never/);
+    expect(await configProblems(() => protocolGateway({ OIDC_USE_PAR: 'sometimes' }).fetch('/', { headers: API }))).toMatch(/OIDC_USE_PAR: expected one of auto, always, never/);
   });
 });
 
