@@ -123,7 +123,7 @@ export function preflight(input: PreflightInput): PreflightResult {
   let exitCode: 0 | 1 = errors.length > 0 || !config ? 1 : 0;
   if (config) {
     // ROUTES are valid here (parseConfig checked them): the rules and the samples.
-    const routes = runCheck({ source: env.label, routes: settings['ROUTES'], samples: input.samples ?? [], settings, ...(input.asking ? { asking: input.asking } : {}) });
+    const routes = runCheck({ source: env.label, routes: settings['ROUTES'], samples: input.samples ?? [], settings, idps: config.idps, ...(input.asking ? { asking: input.asking } : {}) });
     lines.push('', ...routes.text.split('\n').filter((line) => !line.startsWith('  warning: ')));
     if (routes.exitCode !== 0) exitCode = 1;
   }
