@@ -11,7 +11,7 @@
 // Exit codes: 0 written, 1 invalid answers, 2 usage or file errors.
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { createInterface } from 'node:readline/promises';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { IDP_KINDS, KIND_NAMES } from './lib/idp-kinds.mjs';
 import { newSessionSecret, planInit, registrationLines, renderJsonc, renderToml, secretLines, updateDevVars } from './lib/init-config.mjs';
@@ -61,8 +61,15 @@ async function ask(options) {
   if (missing.length === 0) return;
   if (!interactive) fail(`missing ${missing.map((key) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} (not a terminal, so nothing is asked)\n${USAGE}`);
   const rl = createInterface({ input: process.stdin, output: process.stdout });
+  // Lines are read from the iterator, which buffers them: an answer typed (or pasted) ahead is kept.
+  const lines = rl[Symbol.asyncIterator]();
   try {
-    const question = async (text, fallback) => (await rl.question(fallback ? `${text} [${fallback}]: ` : `${text}: `)).trim() || fallback || '';
+    const question = async (text, fallback) => {
+      process.stdout.write(fallback ? `${text} [${fallback}]: ` : `${text}: `);
+      const line = await lines.next();
+      if (line.done) fail('no answer (input ended)');
+      return line.value.trim() || fallback || '';
+    };
     if (single && !options.kind) {
       console.log(`Identity provider kinds: ${KIND_NAMES.map((k) => `${k} (${IDP_KINDS[k].label})`).join(', ')}`);
       options.kind = await question('IdP kind', 'oidc-provider');
@@ -81,7 +88,8 @@ const options = parseArgs(process.argv.slice(2));
 await ask(options);
 
 const dir = resolve(options.dir ?? '.');
-const existing = ['wrangler.jsonc', 'wrangler.json', 'wrangler.toml'].find((name) => existsSync(join(dir, name)));
+// wrangler reads the first of these that exists.
+const existing = ['wrangler.json', 'wrangler.jsonc', 'wrangler.toml'].find((name) => existsSync(join(dir, name)));
 const format = options.format ?? (existing && existing !== 'wrangler.toml' ? 'jsonc' : 'toml');
 const fileName = format === 'jsonc' ? 'wrangler.jsonc' : 'wrangler.toml';
 const target = join(dir, fileName);
@@ -118,6 +126,8 @@ const shown = (path) => relative(process.cwd(), path) || path;
 console.log(`wrote ${shown(target)}${existsSync(`${target}.bak`) && options.force ? ` (the previous one is ${shown(target)}.bak)` : ''}`);
 console.log(`${shown(devVarsPath)}: ${Object.keys(devVars).join(', ')} set for local runs (${before ? 'your other lines kept' : 'new file'}; keep it out of git)`);
 for (const note of plan.notes) console.log(`note: ${note}`);
+const shadowing = ['wrangler.json', 'wrangler.jsonc', 'wrangler.toml'].find((name) => name !== fileName && existsSync(join(dir, name)));
+if (shadowing) console.log(`note: ${shown(join(dir, shadowing))} is here too, and wrangler reads the first of wrangler.json, wrangler.jsonc, wrangler.toml: remove the one you do not use`);
 console.log('');
 console.log(plan.local ? 'Local run: add the client secret to .dev.vars, then `npx wrangler dev`:' : 'Secrets for production (never in the configuration file):');
 if (plan.local) {

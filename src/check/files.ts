@@ -8,8 +8,8 @@ import { parse as parseToml } from 'smol-toml';
 
 export type ConfigFormat = 'toml' | 'jsonc';
 
-/** The file names wrangler looks for, in its order of preference (jsonc first since wrangler v3.91). */
-export const CONFIG_FILES = ['wrangler.jsonc', 'wrangler.json', 'wrangler.toml'] as const;
+/** The file names wrangler looks for, in its order: JSON, then JSONC, then TOML. */
+export const CONFIG_FILES = ['wrangler.json', 'wrangler.jsonc', 'wrangler.toml'] as const;
 
 export function formatOf(fileName: string): ConfigFormat {
   return /\.toml$/i.test(fileName) ? 'toml' : 'jsonc';
