@@ -121,9 +121,10 @@ export function preflight(input: PreflightInput): PreflightResult {
   for (const note of notes) lines.push(`  note: ${note}`);
 
   let exitCode: 0 | 1 = errors.length > 0 || !config ? 1 : 0;
-  if (config) {
-    // ROUTES are valid here (parseConfig checked them): the rules and the samples.
-    const routes = runCheck({ source: env.label, routes: settings['ROUTES'], samples: input.samples ?? [], settings, idps: config.idps, ...(input.asking ? { asking: input.asking } : {}) });
+  // The rules and the samples, also while another setting is wrong (a placeholder issuer must not hide
+  // what ROUTES do); not when ROUTES themselves are invalid, which the problems above name already.
+  if (config || !problems.some((p) => p.key.startsWith('ROUTES'))) {
+    const routes = runCheck({ source: env.label, routes: settings['ROUTES'], samples: input.samples ?? [], settings, ...(config ? { idps: config.idps } : {}), ...(input.asking ? { asking: input.asking } : {}) });
     lines.push('', ...routes.text.split('\n').filter((line) => !line.startsWith('  warning: ')));
     if (routes.exitCode !== 0) exitCode = 1;
   }

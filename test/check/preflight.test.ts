@@ -111,9 +111,11 @@ id = "00000000000000000000000000000000"
 
 describe('check reads what wrangler reads', () => {
   it('flags the placeholders of the shipped configuration: example issuer, zero KV id, no routes', () => {
-    const result = check({ config: SHIPPED, format: 'toml' });
+    const result = check({ config: SHIPPED, format: 'toml' }, undefined, ['/admin/x']);
     const text = result.lines.join('\n');
     expect(result.exitCode).toBe(1);
+    // The ROUTES dry run still answers.
+    expect(text).toContain('GET /admin/x\n  → no rule matches → default');
     expect(text).toMatch(/✗ OIDC_ISSUER: .*placeholder/);
     expect(text).toMatch(/✗ SESSIONS: the KV namespace id is the placeholder/);
     expect(text).toMatch(/✗ routes: none, and workers_dev = false/);
