@@ -6,7 +6,7 @@
 
 import type { ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,6 +66,7 @@ beforeAll(async () => {
   const site = await startDemoSite({ port: 0, host: HOST });
   closables.push(site);
   // Inside the repository (wrangler resolves `main` from the file), away from the project's own files.
+  mkdirSync(join(root, '.wrangler'), { recursive: true });
   dir = mkdtempSync(join(root, '.wrangler', 'init-test-'));
   const init = await run('init.mjs', ['--kind', 'oidc-provider', '--issuer', idp.issuer, '--client-id', CLIENT_ID, '--client-secret', CLIENT_SECRET, '--host', `localhost:${port}`, '--origin', site.url, '--dir', dir, '--yes']);
   expect(init.status, init.text).toBe(0);
