@@ -86,7 +86,24 @@ export function pageContextOf(env: Record<string, unknown>, request: Request): P
     brand = parseBrand(env, dev).brand;
     brands.set(env, brand);
   }
-  return { brand, localDev: dev && isLoopbackUrl(request.url) };
+  return { brand, localDev: dev && isLoopbackUrl(request.url), idpOrigins: originsOf(issuersOf(env)) };
+}
+
+/**
+ * Where a sign-out form's redirect goes on to: the IdPs' end-session endpoints, taken to be on their
+ * issuers' origins (as at Okta, Entra ID, Auth0, Keycloak, oidc-provider).
+ */
+export function originsOf(issuers: readonly string[]): string[] {
+  const origins: string[] = [];
+  for (const issuer of issuers) {
+    try {
+      const url = new URL(issuer);
+      if (url.protocol === 'https:' || url.protocol === 'http:') origins.push(url.origin);
+    } catch {
+      // not a URL: the configuration error names it
+    }
+  }
+  return origins;
 }
 
 function devRequested(env: Record<string, unknown>): boolean {

@@ -38,6 +38,11 @@ export interface PageOptions {
   details?: { heading: string; text: string };
   footer?: string;
   brand?: Brand;
+  /**
+   * Origins a form's redirects may lead to: sign-out goes on to the IdP's end-session endpoint, and
+   * browsers check CSP form-action on every redirect of a form submission (CSP3 6.3.3).
+   */
+  formTargets?: readonly string[];
 }
 
 const DEFAULT_COLOR = '#2563eb';
@@ -112,9 +117,11 @@ export function textOn(background: string): '#000000' | '#ffffff' {
  * The pages' Content-Security-Policy: nothing loads but inline style, and the logo from exactly its
  * origin. `frameAncestors` is `'none'` except on the front-channel logout page, which the IdP frames.
  */
-export function pagePolicy(brand: Brand = {}, frameAncestors = "'none'"): string {
+export function pagePolicy(brand: Brand = {}, frameAncestors = "'none'", formTargets: readonly string[] = []): string {
   const img = brand.logoUrl ? `; img-src ${new URL(brand.logoUrl).origin}` : '';
-  return `default-src 'none'; style-src 'unsafe-inline'${img}; form-action 'self'; frame-ancestors ${frameAncestors}; base-uri 'none'`;
+  // Origins only (scheme://host[:port]): nothing that could end the directive.
+  const targets = [...new Set(formTargets.filter((origin) => /^https?:\/\/[^\s;,']+$/.test(origin)))].map((origin) => ` ${origin}`).join('');
+  return `default-src 'none'; style-src 'unsafe-inline'${img}; form-action 'self'${targets}; frame-ancestors ${frameAncestors}; base-uri 'none'`;
 }
 
 /** Security headers every gateway-generated page carries. */
@@ -126,12 +133,12 @@ export const PAGE_HEADERS: Record<string, string> = {
   'referrer-policy': 'no-referrer',
 };
 
-export function pageHeaders(brand: Brand = {}): Record<string, string> {
-  return { ...PAGE_HEADERS, 'content-security-policy': pagePolicy(brand) };
+export function pageHeaders(brand: Brand = {}, formTargets: readonly string[] = []): Record<string, string> {
+  return { ...PAGE_HEADERS, 'content-security-policy': pagePolicy(brand, "'none'", formTargets) };
 }
 
 export function htmlResponse(status: number, options: PageOptions, headers: Record<string, string> = {}): Response {
-  return new Response(renderPage(options), { status, headers: { ...pageHeaders(options.brand), ...headers } });
+  return new Response(renderPage(options), { status, headers: { ...pageHeaders(options.brand, options.formTargets), ...headers } });
 }
 
 export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): Response {

@@ -9,6 +9,8 @@ export interface PageContext {
   brand?: Brand;
   /** DEV_ALLOW_HTTP demo on loopback: a configuration error shows its details on the page. */
   localDev?: boolean;
+  /** The IdPs' origins: a sign-out form's redirect goes on to one (CSP form-action, http/pages.ts). */
+  idpOrigins?: readonly string[];
 }
 
 /**
@@ -57,6 +59,7 @@ export function errorResponse(request: Request, thrown: unknown, facts: RequestF
       ...(details ? { details: { heading: 'What is wrong (shown only in local development)', text: details } } : {}),
       footer: `Error ${error.code} · request ${id}`,
       ...(page.brand ? { brand: page.brand } : {}),
+      ...(error.signedInAs && page.idpOrigins ? { formTargets: page.idpOrigins } : {}),
     },
     error.headers,
   );

@@ -9,6 +9,7 @@ import { createLogoutState, readLogoutState, LOGOUT_STATE_TTL } from '../session
 import { open, purposeKey, seal } from '../crypto/aead';
 import { getProvider, type Provider } from '../oidc/provider';
 import { withIdp } from '../config/idps';
+import { originsOf } from '../config/brand';
 import type { RequestContext } from '../context';
 import { clearResumeHint } from '../session/transaction';
 import { safeReturnPath } from './return-path';
@@ -54,6 +55,7 @@ export async function handleLogout(ctx: RequestContext): Promise<Response> {
       form: { action: rd ? `/_auth/logout?rd=${encodeURIComponent(returnTo)}` : '/_auth/logout', label: 'Sign out' },
       link: { href: '/', label: 'Stay signed in' },
       brand: ctx.config.brand,
+      formTargets: originsOf(ctx.config.idps.map((idp) => idp.issuer)),
     });
   }
   const current = await currentSession(ctx).catch(async (error: unknown) => {

@@ -48,11 +48,13 @@ export interface Stack {
 export interface StackOptions {
   /** wrangler's output goes here (it is large; shown in part when the start fails). */
   logFile: string;
+  /** More gateway settings (e.g. ROUTES as JSON, BRAND_*), on top of the demo's. */
+  vars?: Record<string, string>;
 }
 
 type Closable = { close(): Promise<void> };
 
-export async function startStack({ logFile }: StackOptions): Promise<Stack> {
+export async function startStack({ logFile, vars: extraVars = {} }: StackOptions): Promise<Stack> {
   const closables: Closable[] = [];
   let wrangler: ChildProcess | undefined;
   // wrangler's KV state lives here, away from the project's .wrangler/state.
@@ -128,6 +130,7 @@ export async function startStack({ logFile }: StackOptions): Promise<Stack> {
       SESSION_SECRET,
       UPSTREAM_URL: site.url,
       DEV_ALLOW_HTTP: 'true',
+      ...extraVars,
     };
     mkdirSync(dirname(logFile), { recursive: true });
     writeFileSync(logFile, '');

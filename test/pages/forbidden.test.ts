@@ -2,6 +2,7 @@
 // JavaScript: "Sign out" (a POST form to /_auth/logout) and "Sign in as someone else"
 // (/_auth/login?rd=<this path>&prompt=login, which makes the IdP ask for credentials again).
 import { describe, expect, it } from 'vitest';
+import { gateway } from '../support/gateway';
 import { API, NAVIGATE, signedInAs, signedInWithClaims, waysOnward } from './helpers';
 
 describe('the 403 page', () => {
@@ -47,6 +48,17 @@ describe('the 403 page', () => {
     const out = await gw.fetch('/_auth/logout', { method: 'POST', headers: { ...NAVIGATE, 'sec-fetch-site': 'same-origin', 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
     expect(out.status).toBe(303);
     expect((await gw.fetch('/page', { headers: NAVIGATE })).status).toBe(302);
+  });
+
+  it('lets its sign-out form go on to the IdP’s end-session endpoint (CSP form-action covers redirects), nowhere else', async () => {
+    const gw = await signedInAs('bob');
+    const res = await gw.fetch('/admin/x', { headers: NAVIGATE });
+    const idp = new URL(String(gw.env['OIDC_ISSUER'])).origin;
+    expect(res.headers.get('content-security-policy')).toContain(`form-action 'self' ${idp};`);
+    const elsewhere = await gateway().fetch('/_auth/nope', { headers: NAVIGATE });
+    expect(elsewhere.headers.get('content-security-policy')).toContain("form-action 'self';");
+    const confirm = await gateway().fetch('/_auth/logout', { headers: { ...NAVIGATE, 'sec-fetch-site': 'cross-site' } });
+    expect(confirm.headers.get('content-security-policy')).toContain(`form-action 'self' ${idp};`);
   });
 
   it('tells a program nothing about the user (JSON), and the log keeps the sub', async () => {
