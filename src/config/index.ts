@@ -10,8 +10,8 @@ import type { ClaimHeader } from '../policy/identity';
 import { parseAssertionKeys } from '../assertion/keys';
 import { parseClaimHeaders } from './claim-headers';
 import type { JWK } from 'jose';
-import { parseAuthParams } from '../oidc/auth-params';
-import { protocolSettings, type ProtocolSettings } from '../oidc/flow';
+import { parseAuthParams } from './auth-params';
+import { protocolSettings, type ProtocolSettings } from './protocol';
 import { idpKey, isIdpSecretKey, parseIdps, unknownRuleIdps, type Idp, type IdpEntry } from './idps';
 import {
   KNOWN_KEYS,

@@ -3,7 +3,7 @@ import type { Config } from '../config';
 import { GatewayError } from '../http/errors';
 import type { Transaction } from '../session/transaction';
 import type { StepUp } from '../policy/decide';
-import type { LoginOptions } from './auth-params';
+import type { LoginOptions } from '../config/auth-params';
 import { checkIdpSupport, usesPar } from './flow';
 import { idpResponseError, type Provider } from './provider';
 

@@ -1,5 +1,5 @@
 import { GatewayError } from '../http/errors';
-import { loginOptions } from '../oidc/auth-params';
+import { loginOptions } from '../config/auth-params';
 import { beginSignIn, type SignInOptions } from '../oidc/authorize';
 import { clearResumeHint, hasResumeHint, pruneTransactions, transactionCookie, type TxCookieOptions } from '../session/transaction';
 import type { StepUp } from '../policy/decide';
