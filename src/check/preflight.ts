@@ -1,4 +1,4 @@
-import { parseConfig, type Config, type ConfigProblem } from '../config';
+import { parseConfig, PLACEHOLDER_ISSUER, type Config, type ConfigProblem } from '../config';
 import { isLoopbackHost } from '../config/hosts';
 import { runCheck, settingWarnings, type Asking } from './main';
 import type { WorkerEnvironment } from './files';
@@ -28,7 +28,6 @@ export interface PreflightResult {
 }
 
 /** The example values shipped in wrangler.toml and the README. */
-export const PLACEHOLDER_ISSUER = 'https://idp.example.com';
 export const PLACEHOLDER_KV_ID = '00000000000000000000000000000000';
 
 /** A stand-in of the right shape for a secret the files cannot hold; never a real value. */
