@@ -22,7 +22,7 @@ export interface RouteProblem {
   message: string;
 }
 
-const RULE_KEYS = ['path', 'host', 'methods', 'auth', 'upstream', 'allow', 'deny', 'allow_any', 'acr_values', 'max_age', 'scopes', 'cors_preflight', 'pass_access_token', 'pass_id_token', 'edge_cache', 'path_case', 'dpop', 'cors_origins', 'idps'];
+export const RULE_KEYS = ['path', 'host', 'methods', 'auth', 'upstream', 'allow', 'deny', 'allow_any', 'acr_values', 'max_age', 'scopes', 'cors_preflight', 'pass_access_token', 'pass_id_token', 'edge_cache', 'path_case', 'dpop', 'cors_origins', 'idps'];
 
 export function parseRoutes(raw: unknown): { rules: RouteRule[] } | { problems: RouteProblem[] } {
   if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) return { rules: [] };
