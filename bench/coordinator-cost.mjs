@@ -7,7 +7,7 @@
 // with one signed-in session and the default SESSION_CACHE_TTL, so a steady-state request reads no KV
 // and the check is its only I/O. Rounds rotate between variants; reported: workerd CPU per request
 // (/proc; the Durable Object runs in the same process, so its side is included), latency with one
-// connection, throughput with eight. README "Revocation: what a check costs" quotes this.
+// connection, throughput with eight. docs/sessions.md "Revocation: what a check costs" quotes this.
 import { fork } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';

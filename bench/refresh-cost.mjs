@@ -7,7 +7,7 @@
 // seconds after the last refresh renews the session. Reported: the wall time of a request that
 // refreshes (median and p90 of ROUNDS), of a steady request for comparison, and the IdP's token
 // requests per refresh (1 = no second redemption). Durable Object calls per refresh are counted by
-// test/coordinator/calls.test.ts (1). README "One refresh per session across the edge" quotes this.
+// test/coordinator/calls.test.ts (1). docs/sessions.md "One refresh per session across the edge" quotes this.
 import { fork } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';

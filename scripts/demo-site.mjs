@@ -3,7 +3,7 @@
 
 import { createServer } from 'node:http';
 
-// The headers a site behind edgegate may read (README "What the upstream receives"),
+// The headers a site behind edgegate may read (docs/upstream.md "What the upstream receives"),
 // plus the proxy headers, to show where the request came from.
 const SHOWN_HEADERS = [
   'X-User',

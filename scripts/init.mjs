@@ -109,7 +109,7 @@ if ('problems' in result) fail(`cannot write a configuration:\n  ${result.proble
 const { plan } = result;
 
 const header = [
-  'edgegate — written by `npm run init`; every setting is described in README.md ("Configuration").',
+  'edgegate — written by `npm run init`; every setting is described in docs/configuration.md.',
   'Secrets never go here: `npx wrangler secret put NAME` for production, .dev.vars for local runs.',
   'Check it with `npm run check` (and `npm run check -- --online` to ask the IdP).',
 ];

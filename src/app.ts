@@ -59,7 +59,7 @@ for (const [path, scope] of [
 app.get('/_auth/login', (c) => handleLogin(c.var.ctx));
 // GET for response_mode=query, POST for form_post; the handler accepts only the configured one.
 app.on(['GET', 'POST'], '/_auth/callback', (c) => handleCallback(c.var.ctx));
-// One redirect URI per identity provider (README "Several identity providers"; RFC 9700 4.4).
+// One redirect URI per identity provider (docs/protocols.md "Several identity providers"; RFC 9700 4.4).
 app.on(['GET', 'POST'], '/_auth/callback/:idp', (c) => handleCallback(c.var.ctx, c.req.param('idp')));
 app.on(['GET', 'POST'], '/_auth/logout', (c) => handleLogout(c.var.ctx));
 app.get('/_auth/signed-out', (c) => handleSignedOut(c.var.ctx));

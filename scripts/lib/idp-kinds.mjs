@@ -1,5 +1,5 @@
 // The identity providers `npm run init` knows: per kind, the settings edgegate needs there and what to
-// register at it (README "Well-known identity providers" says the same in prose). Pure data and
+// register at it (docs/idps/ says the same in prose, one page per IdP). Pure data and
 // functions, no Node imports: tests import this inside workerd too.
 
 /**
@@ -52,7 +52,7 @@ export const IDP_KINDS = Object.freeze({
     notes: [
       'Entra ID has no OIDC back-channel logout; register the front-channel logout URL.',
       'sub is pairwise per application: USER_CLAIM = "oid" sends the user\'s object id instead.',
-      'Entra ID sends no email_verified: email rules count its addresses as unverified (README "Verified email").',
+      'Entra ID sends no email_verified: email rules count its addresses as unverified (docs/routes.md "Verified email").',
       'For a certificate instead of a secret: OIDC_CLIENT_AUTH = "private_key_jwt" with OIDC_CLIENT_ASSERTION_AUD = "token_endpoint".',
     ],
   },

@@ -27,7 +27,7 @@ export interface PreflightResult {
   standIns: string[];
 }
 
-/** The example values shipped in wrangler.toml and the README. */
+/** The example values shipped in wrangler.toml and the docs. */
 export const PLACEHOLDER_KV_ID = '00000000000000000000000000000000';
 
 /** A stand-in of the right shape for a secret the files cannot hold; never a real value. */

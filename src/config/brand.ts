@@ -3,7 +3,7 @@ import type { PageContext } from '../http/respond';
 import { isLoopbackHost } from './hosts';
 
 /**
- * BRAND_NAME, BRAND_LOGO_URL, BRAND_COLOR, BRAND_SUPPORT_URL (README "Pages"). Strictly checked: the
+ * BRAND_NAME, BRAND_LOGO_URL, BRAND_COLOR, BRAND_SUPPORT_URL (docs/configuration.md "Pages"). Strictly checked: the
  * color goes into the pages' CSS, so only a hex color passes (never `red;background:url(…)`); the URLs
  * are https (a logo over http would be mixed content, and the CSP names its origin); the name is text.
  */

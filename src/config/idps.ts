@@ -19,7 +19,7 @@ import {
 } from './schema';
 
 /**
- * Several identity providers in front of one site (`IDPS`, README "Several identity providers").
+ * Several identity providers in front of one site (`IDPS`, docs/protocols.md "Several identity providers").
  * Without `IDPS`, the `OIDC_*` settings are one IdP named `default`. With it, each `[[vars.IDPS]]`
  * table names one IdP; its lower-case keys override the site-wide `OIDC_*` settings for it, and its
  * client secret or key is the secret `OIDC_CLIENT_SECRET_<NAME>` / `OIDC_CLIENT_KEY_<NAME>`.

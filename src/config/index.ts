@@ -86,7 +86,7 @@ export interface Config extends ProtocolSettings {
   claimHeaderNames: ReadonlySet<string>;
   identityHeaderBudget: number;
   sessions: KVNamespace;
-  /** The COORDINATOR Durable Object namespace; absent = KV-only (README "One refresh per session across the edge"). */
+  /** The COORDINATOR Durable Object namespace; absent = KV-only (docs/sessions.md "One refresh per session across the edge"). */
   coordinator: DurableObjectNamespace | undefined;
   /** The Shared Signals receiver (POST /_auth/ssf); undefined = off (SSF_ISSUER unset). */
   ssf: SsfSettings | undefined;
@@ -99,7 +99,7 @@ export interface Config extends ProtocolSettings {
   brand: Brand;
 }
 
-/** SSF_ISSUER, SSF_JWKS_URI, SSF_AUDIENCE (README "Shared Signals (CAEP)"). */
+/** SSF_ISSUER, SSF_JWKS_URI, SSF_AUDIENCE (docs/sessions.md "Shared Signals (CAEP)"). */
 export interface SsfSettings {
   /** The transmitter's issuer, exactly as configured: SETs' `iss` must equal it. */
   issuer: string;
@@ -173,7 +173,7 @@ export function parseConfig(env: Record<string, unknown>): { config: Config } | 
     if (NOT_YET_SUPPORTED.has(key)) {
       problems.push({ key, message: 'is not supported by this version of edgegate; remove it' });
     } else if (OUR_PREFIXES.some((prefix) => key.startsWith(prefix))) {
-      problems.push({ key, message: 'is not a setting edgegate knows (a typo?); see README "Configuration"' });
+      problems.push({ key, message: 'is not a setting edgegate knows (a typo?); see docs/configuration.md' });
     }
   }
 

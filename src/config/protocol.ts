@@ -11,7 +11,7 @@ export interface ProtocolSettings {
   /** Resolved: `query` for the code flow unless configured, `form_post` otherwise. */
   responseMode: ResponseMode;
   usePar: ParUse;
-  /** Try `prompt=none` first when a session ended (README "Silent re-authentication"). */
+  /** Try `prompt=none` first when a session ended (docs/protocols.md "Silent re-authentication"). */
   silentReauth: boolean;
   /** OIDC_AUTH_PARAMS, validated; added to every authorization request. */
   authParams: AuthParams;

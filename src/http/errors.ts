@@ -60,7 +60,7 @@ const STATUS: Record<ErrorCode, number> = {
   method_not_allowed: 405,
   not_found: 404,
   session_store_unavailable: 503,
-  // README "Status codes": unreachable → 503, not answering in time → 504, for the upstream as for the IdP.
+  // docs/operator-checklist.md "Status codes": unreachable → 503, not answering in time → 504, for the upstream as for the IdP.
   upstream_unreachable: 503,
   upstream_timeout: 504,
   busy: 503,

@@ -3,7 +3,7 @@ import { log } from './log';
 
 /**
  * One Workers Analytics Engine data point per request, over the optional `METRICS` binding
- * (README "Metrics"): what was decided, by which rule, for which IdP, how the session's refresh went
+ * (docs/operations.md "Metrics"): what was decided, by which rule, for which IdP, how the session's refresh went
  * and how long it all took. Without the binding nothing here runs.
  *
  * Never a user identifier: no sub, email, IP address, session id, token, and no path — a path can
@@ -59,7 +59,7 @@ export interface Answered {
 }
 
 /**
- * The data point, pure. Order is the schema (README "Metrics"); append, never reorder:
+ * The data point, pure. Order is the schema (docs/operations.md "Metrics"); append, never reorder:
  * blobs  outcome, code, rule, idp, refresh, endpoint, via
  * doubles latency_ms, status, idp_ms
  * index  outcome — Analytics Engine samples per index, so rare outcomes (5xx, 403) keep their

@@ -13,7 +13,7 @@ import { coordinatorFailed, forgetSession, markChecked } from './revocation';
 /**
  * Coordinated mode, the Worker's side: the session's Durable Object is the one writer of its record.
  * Reads stay KV reads (and the isolate's copy); touches, refreshes and ends go through the object,
- * which refuses every write once the session ended. Its failures fall back as README "When the
+ * which refuses every write once the session ended. Its failures fall back as docs/sessions.md "If the
  * coordinator is unreachable" says: writes go to KV directly (tombstone-checked, as in KV-only mode),
  * an end is written to KV at once and retried toward the object in the background.
  */

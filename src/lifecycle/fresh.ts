@@ -18,7 +18,7 @@ import { refreshAt, tokenExpiry, type Session } from '../session/model';
  * them. oauth2-proxy's order: one refresh at a time → on `invalid_grant`, re-read → did someone else
  * already refresh? → only then end the session. Transient IdP failures never log anyone out.
  *
- * KV shapes this (README "Token lifecycle"): a write propagates in about 60 s, one write per second per
+ * KV shapes this (docs/sessions.md "Refresh"): a write propagates in about 60 s, one write per second per
  * key, so the session is written only when its tokens change, never on every request. The refresh is
  * one algorithm (refresh.ts); who runs it is the mode's business: this isolate (KV-only) or the
  * session's Durable Object (coordinated.ts), which also makes "ended" hold across the edge at once.

@@ -12,7 +12,7 @@ import { coordinatorFor, CoordinatorUnavailable, type Coordinator } from '../coo
 /**
  * A revocation check that passed is trusted this long in the isolate, counted from when it was asked:
  * a session revoked anywhere is refused everywhere within this bound (issue: within 1 s). 0 = ask on
- * every protected request. README "Revocation: what a check costs" has the measured cost of each.
+ * every protected request. docs/sessions.md "Revocation: what a check costs" has the measured cost of each.
  */
 const REVOCATION_CHECK_WINDOW_MS = 1000;
 /** After the coordinator failed, this isolate runs KV-only for this long instead of waiting on it again. */

@@ -7,7 +7,7 @@ import { revokedNow, subscribeToEnd } from './revocation';
 
 /**
  * An open WebSocket's session, watched: a socket has no next request to be refused on, so the ends a
- * request would meet are looked for on a timer instead (README "WebSockets").
+ * request would meet are looked for on a timer instead (docs/sessions.md "WebSockets").
  *
  * With the coordinator, the watcher subscribes to the session's end at its object (one hibernatable
  * socket, closed by the object the moment the session ends: logout, logout from the IdP, a refused

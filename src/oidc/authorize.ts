@@ -14,7 +14,7 @@ export interface SignInStart {
 
 export interface SignInOptions extends LoginOptions {
   stepUp?: StepUp | undefined;
-  /** `prompt=none` first (a session ended; README "Silent re-authentication"). */
+  /** `prompt=none` first (a session ended; docs/protocols.md "Silent re-authentication"). */
   silent?: boolean;
 }
 

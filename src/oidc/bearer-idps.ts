@@ -6,7 +6,7 @@ import { invalidToken, verifyBearer } from './access-token';
 import { getProvider } from './provider';
 
 /**
- * Bearer tokens on an `api` rule whose IdPs are several (README "Several identity providers"): a JWT
+ * Bearer tokens on an `api` rule whose IdPs are several (docs/protocols.md "Several identity providers"): a JWT
  * is checked by the one IdP whose issuer its `iss` names, against that IdP's own JWKS and `api_audience`
  * (access-token.ts, every check the single IdP gets); its `iss` only picks who checks it, and must then
  * verify there. A token naming an issuer the rule does not accept is refused, never tried elsewhere.

@@ -14,7 +14,7 @@ export type ClaimValue = string | number | boolean;
 /**
  * How one claim is tested: equal to one of the listed values (a single configured value becomes a
  * list of one), `{ present = true }` (any value but null), or `{ min = N }` (a JSON number ≥ N; the
- * string "5" is not a number). No regular expressions: see README "Claim conditions".
+ * string "5" is not a number). No regular expressions: see docs/routes.md, claim conditions.
  */
 export type ClaimTest = readonly ClaimValue[] | { readonly present: true } | { readonly min: number };
 

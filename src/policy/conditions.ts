@@ -1,5 +1,5 @@
 /**
- * A rule's policy (README "Policy: allow, deny, allow_any"): `deny` (any condition that holds
+ * A rule's policy (docs/routes.md "Policy: allow, deny, allow_any"): `deny` (any condition that holds
  * refuses, and wins), `allow` (every condition must hold) and `allow_any` (at least one table must
  * hold). A condition table holds identity keys (allow.ts: emails, email_domains, groups, claims),
  * sign-in keys (`amr`, `acr`, `email_verified`) and network keys (`ips`, `countries`, `asns`).

@@ -63,7 +63,7 @@ export function decide(rule: RouteRule, principal: Principal | null, request: Re
     return stepUp ? { action: 'sign-in', stepUp: { ...stepUp, reauthenticate: false } } : { action: 'sign-in' };
   }
 
-  // A rule naming its IdPs is not satisfied by a session from another (README "Several identity
+  // A rule naming its IdPs is not satisfied by a session from another (docs/protocols.md "Several identity
   // providers"): browsers sign in with an allowed one, everything else is refused.
   if (rule.idps && !rule.idps.includes(principal.idp ?? 'default')) {
     if (rule.auth === 'session' && request.navigation && principal.via === 'session') return { action: 'sign-in' };

@@ -2,8 +2,8 @@ import { foldCase, patternCovers } from './glob';
 import type { PathCase, RouteRule } from './rule';
 
 /**
- * Which rule decides a request: the first whose host, methods and path all match (README
- * "Routes"). Runs on every request, so it only compares strings and calls the matchers compiled by
+ * Which rule decides a request: the first whose host, methods and path all match (docs/routes.md
+ * "Per-route protection"). Runs on every request, so it only compares strings and calls the matchers compiled by
  * `parseRoutes`.
  */
 

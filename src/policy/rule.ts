@@ -22,7 +22,7 @@ export interface RouteRule {
   readonly auth: AuthMode;
   /** Origin (plus optional base path) this rule forwards to instead of UPSTREAM_URL. Copy before changing. */
   readonly upstream?: URL;
-  /** Every condition must hold (README "Policy: allow, deny, allow_any"). */
+  /** Every condition must hold (docs/routes.md "Policy: allow, deny, allow_any"). */
   readonly allow?: Conditions;
   /** Any condition that holds refuses (403), before `allow`. */
   readonly deny?: Conditions;

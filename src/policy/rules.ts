@@ -6,7 +6,7 @@ import { compileGlob, compilePattern, foldCase, type PathMatcher } from './glob'
 import { alwaysWinsOver } from './match';
 
 /**
- * `ROUTES`: the ordered per-path rules of README "Routes", parsed once per isolate. Pure: the
+ * `ROUTES`: the ordered per-path rules of docs/routes.md "Per-route protection", parsed once per isolate. Pure: the
  * caller (config loading) caches the result and turns problems into `config_invalid`.
  *
  * Rule fields keep their wrangler.toml names (`acr_values`, `max_age`, …) so the config, an error
@@ -216,7 +216,7 @@ const claimsTable = v.pipe(
 
 /**
  * The operators safe on untrusted claim values: presence and a numeric lower bound. Regular
- * expressions are not offered (README "Claim conditions"): an unanchored one matches inside a value
+ * expressions are not offered (docs/routes.md, claim conditions): an unanchored one matches inside a value
  * (`admin` in `not-admin`), and a backtracking one lets a claim's author spend the worker's CPU.
  */
 function claimOperator(table: Record<string, unknown>): ClaimTest | undefined {

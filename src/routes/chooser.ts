@@ -7,7 +7,7 @@ import { IDP_CHOICE_COOKIE, type CookieMode } from '../session/cookie-names';
 import type { RequestContext } from '../context';
 
 /**
- * Which identity provider a sign-in goes to when several may sign in on a path (README "Several
+ * Which identity provider a sign-in goes to when several may sign in on a path (docs/protocols.md "Several
  * identity providers"): the rule's only IdP, the one whose email domain a `login_hint` (or an address
  * typed on the chooser) names — home-realm discovery — or else the user's choice on a small page that
  * offers the last choice first.

@@ -159,7 +159,7 @@ function shownAs(principal: Principal): string {
 }
 
 /**
- * What closes a WebSocket this request opened (README "WebSockets"): the end of its session, or its
+ * What closes a WebSocket this request opened (docs/sessions.md "WebSockets"): the end of its session, or its
  * bearer token's expiry. A socket opened without either (a public rule, anonymously) is not watched.
  */
 function socketWatch(ctx: RequestContext, current: Current | null, bearer: Principal | null): SocketWatch | undefined {

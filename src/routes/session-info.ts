@@ -55,7 +55,7 @@ interface InfoOptions {
 export function sessionInfo(session: Session, options: InfoOptions, now: number): SessionInfo {
   const claims = session.claims;
   const name = stringClaim(claims, 'name') ?? stringClaim(claims, 'preferred_username');
-  // Only a verified email is identity (README "What the upstream receives"); the app is told the same.
+  // Only a verified email is identity (docs/upstream.md "What the upstream receives"); the app is told the same.
   const email = emailVerified(claims, options.assumeEmailVerified) ? stringClaim(claims, 'email') : null;
   const tokensEnd = tokenExpiry(session);
   const renewable = session.refreshToken !== undefined;

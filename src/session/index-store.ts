@@ -15,7 +15,7 @@ import { GatewayError } from '../http/errors';
  * without extra reads.
  *
  * KV limits apply: `list` is eventually consistent (about 60 s), so a logout arriving within a minute
- * of a sign-in at another location may not find that session yet (README "Logout from the IdP").
+ * of a sign-in at another location may not find that session yet (docs/sessions.md "Logout from the IdP").
  */
 export interface IndexEntry {
   iss: string;

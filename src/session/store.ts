@@ -208,7 +208,7 @@ export class KvSessionStore implements SessionStore {
   /**
    * Writes only a session that has not ended — as far as this location can see: a location whose KV
    * has not caught up with the tombstone yet may still write, but the tombstone keeps that copy from
-   * ever loading (README "When a session ends").
+   * ever loading (docs/sessions.md "When a session ends").
    */
   async save(handle: SessionHandle, session: Session, idleTtl: number, now: number): Promise<boolean> {
     if (await this.ended(handle.id)) {

@@ -129,7 +129,7 @@ export async function pruneTransactions(secrets: Uint8Array[], options: TxCookie
  * "This browser was signed in here": set with every session, for SESSION_MAX_TTL and a day more. The
  * session cookie lives exactly as long as the session may, so once SESSION_MAX_TTL is over the browser
  * no longer sends it, and without this hint the gateway could not tell an ended session from a first
- * visit — and would skip the silent attempt (README "Silent re-authentication"). Holds nothing but
+ * visit — and would skip the silent attempt (docs/protocols.md "Silent re-authentication"). Holds nothing but
  * "1"; a gateway cookie (cookie-names.ts), so it never reaches the upstream. Cleared when it has served.
  */
 export const RESUME_HINT_GRACE = 86_400;

@@ -1,6 +1,6 @@
 // The coordinator unreachable (issue 5.4): requests with valid, unexpired tokens keep working, a refresh
 // falls back to the KV-only behaviour with a warning, and nothing fails open — revocation falls back to
-// KV's (slower) deletion, never to "anything goes". README "If the coordinator is unreachable".
+// KV's (slower) deletion, never to "anything goes". docs/sessions.md "If the coordinator is unreachable".
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Gateway } from '../support/gateway';
 import { API, SESSION_COOKIE, clock, handleOf, idp, kv, lifecycleGateway, revokeAtIdp, signInWithIdpJar, storedSession } from '../support/lifecycle';

@@ -1,7 +1,7 @@
 // Revocation that takes effect everywhere (issue 5.2). Without the coordinator, ending a session deletes
 // it from KV: other isolates keep their decrypted copy for SESSION_CACHE_TTL, and other locations read
 // KV's old value for up to ~60 s. With it, the session's object is marked revoked and every protected
-// request asks it — at most once a second per isolate and session (README "Revocation").
+// request asks it — at most once a second per isolate and session (docs/sessions.md "Revocation: what a check costs").
 //
 // "Another location" is a gateway whose KV view never sees the deletion (laggingKv); "another
 // isolate" a gateway of its own with a long SESSION_CACHE_TTL. Both have served the session before.

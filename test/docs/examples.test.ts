@@ -1,6 +1,6 @@
 /// <reference types="vite/client" />
-// Every configuration example in the docs is valid: each ```toml block of README.md (and of docs/*.md,
-// once there) is parsed, and whatever settings it shows run through the worker's own config parsing
+// Every configuration example in the docs is valid: each ```toml block of README.md and docs/**/*.md
+// is parsed, and whatever settings it shows run through the worker's own config parsing
 // (src/config/index.ts parseConfig) on top of a minimal valid configuration. An example a reader copies
 // must never make the gateway refuse every request.
 import { parse as parseToml } from 'smol-toml';

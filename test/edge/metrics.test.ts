@@ -44,7 +44,7 @@ function dataset() {
   };
 }
 
-/** The point's fields by the names README "Metrics" gives them. */
+/** The point's fields by the names docs/operations.md "Metrics" gives them. */
 function named(point: Point | undefined) {
   if (!point) throw new Error('no data point');
   const [outcome, code, rule, idp, refresh, endpoint, via] = point.blobs;

@@ -147,7 +147,7 @@ describe('existing sessions while the IdP is down', () => {
     }
     // With a broken JWKS the IdP did redeem (and rotate) the refresh token, but its answer could not be
     // verified and was dropped: a one-time refresh token like the test issuer's is then spent, as when
-    // an answer is lost to IDP_TIMEOUT (README "Refresh"). Otherwise the session simply carries on.
+    // an answer is lost to IDP_TIMEOUT (docs/sessions.md "Refresh"). Otherwise the session simply carries on.
     if (!('jwks' in faults)) {
       await setFaults(issuer, {});
       vi.setSystemTime(Date.now() + 11_000);

@@ -1,4 +1,4 @@
-// What the upstream receives, and what passes through unchanged (README "What the upstream receives").
+// What the upstream receives, and what passes through unchanged (docs/upstream.md "What the upstream receives").
 import { describe, expect, it } from 'vitest';
 import { gateway, type Gateway } from '../support/gateway';
 import { signIn } from '../support/flows';

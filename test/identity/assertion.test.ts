@@ -90,7 +90,7 @@ describe('X-User-Jwt', () => {
   });
 
   it('publishes public keys only, cacheable, and 404 without a key', async () => {
-    // As WebCrypto exports it (README's one-liner): with key_ops and ext.
+    // As WebCrypto exports it (docs/upstream.md's one-liner): with key_ops and ext.
     const gw = gateway({ ASSERTION_KEY: JSON.stringify({ ...(await privateJwk('ES256')), key_ops: ['sign'], ext: true }) });
     const res = await gw.fetch('/_auth/jwks');
     expect(res.headers.get('cache-control')).toContain('max-age=');

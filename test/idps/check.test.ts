@@ -1,6 +1,6 @@
 // `npm run check` with several IdPs: per sample path, which IdPs may sign in there — the same set the
 // worker's chooser offers for that path (config/idps.ts idpsOfRule, read from the same settings by the
-// same config code), checked here against the worker itself (README "Several identity providers").
+// same config code), checked here against the worker itself (docs/protocols.md "Several identity providers").
 import { describe, expect, it } from 'vitest';
 import { runCheck } from '../../src/check/main';
 import { CORP, PARTNER, corpIssuer, idpsGateway, partnerIssuer } from './helpers';

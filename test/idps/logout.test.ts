@@ -1,4 +1,4 @@
-// Logout from one of several IdPs ends only that IdP's sessions (README "Several identity providers"),
+// Logout from one of several IdPs ends only that IdP's sessions (docs/protocols.md "Several identity providers"),
 // also of a user whose `sub` is the same at the other IdP: alice at corp and alice at partner are two
 // users. Real logout tokens: the user signs out at corp or partner itself, the IdP's back-channel request
 // is captured (test/setup/idps-idp.ts: corp's tokens carry the sid, partner's the sub alone) and

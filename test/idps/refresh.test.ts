@@ -1,7 +1,7 @@
 // Refresh with several IdPs: an outage at one IdP holds back refreshes at that IdP only. After a
 // transient failure the isolate does not ask the same IdP again for a few seconds
 // (src/lifecycle/fresh.ts OUTAGE_RETRY_AFTER); a session of another IdP whose refresh is due is
-// refreshed right away (README "Several identity providers").
+// refreshed right away (docs/protocols.md "Several identity providers").
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Gateway } from '../support/gateway';
 import { CORP, PARTNER, corp, idpsGateway, partner, signInAt } from './helpers';

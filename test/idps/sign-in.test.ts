@@ -1,5 +1,5 @@
 // Several identity providers in front of one site: sign-in through each, the chooser, home-realm
-// discovery, and a rule that names its IdPs (README "Several identity providers").
+// discovery, and a rule that names its IdPs (docs/protocols.md "Several identity providers").
 import { describe, expect, it } from 'vitest';
 import { CLIENT_ID, CLIENT_SECRET } from '../setup/constants';
 import { createTestIssuer } from '../support/flows';

@@ -1,4 +1,4 @@
-// Audit events (README "Log events"): `signed_in` and `signed_out` name the user, the IdP and how the
+// Audit events (docs/operations.md "Log events"): `signed_in` and `signed_out` name the user, the IdP and how the
 // session ended, pair by a one-way tag of the session id, and carry no token, cookie or session id;
 // refusals name who was refused when that is known.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';

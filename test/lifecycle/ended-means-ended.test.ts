@@ -1,4 +1,4 @@
-// Ended means ended, everywhere (README "When a session ends"): one behaviour suite, run in both modes.
+// Ended means ended, everywhere (docs/sessions.md "When a session ends"): one behaviour suite, run in both modes.
 // "Another location" is a gateway whose KV view has not seen other locations' writes yet (laggingKv:
 // the deletion and the tombstone are unseen until catchUp()); "another isolate" a gateway of its own.
 // A session that ended is never written back by them — touch, refresh — and never served again after

@@ -1,5 +1,5 @@
 // ID-token sign-in, OIDC_RESPONSE_TYPE = "id_token" (Core 3.2), form_post only: a session with an
-// identity and no tokens for API calls, which ends when its ID token expires (README "ID-token sign-in").
+// identity and no tokens for API calls, which ends when its ID token expires (docs/protocols.md "ID-token sign-in").
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLIENT_ID } from '../setup/constants';
 import { setCookies } from '../support/cookies';

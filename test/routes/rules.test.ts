@@ -1,4 +1,4 @@
-// ROUTES through the worker's HTTP interface (README "Routes"): first match wins, the default
+// ROUTES through the worker's HTTP interface (docs/routes.md "Per-route protection"): first match wins, the default
 // rule, public / session / api, methods, host, per-rule upstream and CORS preflights, against the
 // local IdP and the echo upstream.
 import { describe, expect, inject, it } from 'vitest';
