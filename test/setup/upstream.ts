@@ -187,8 +187,10 @@ export async function startUpstream(port = 0): Promise<RunningUpstream> {
   });
   const sockets = new WebSocketServer({ server });
   sockets.on('connection', echoWebSocket);
-  // Connections kept alive by workerd would otherwise keep close() waiting.
-  server.keepAliveTimeout = 1000;
+  // Longer than any pause in a test: a server closing an idle connection just as workerd reuses it
+  // makes that request fail with "Network connection lost" (tests that wait for tokens to expire
+  // pause for seconds). close() ends kept-alive connections itself (closeAllConnections).
+  server.keepAliveTimeout = 120_000;
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const actual = (server.address() as AddressInfo).port;
   return {
