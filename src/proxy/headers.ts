@@ -88,7 +88,9 @@ export function isIdentityHeader(name: string, extra: ReadonlySet<string> = EMPT
 }
 
 function isIdentityCanonical(n: string, extra: ReadonlySet<string> = EMPTY): boolean {
-  return IDENTITY_EXACT.has(n) || IDENTITY_PREFIXES.some((p) => n.startsWith(p)) || extra.has(n);
+  if (IDENTITY_EXACT.has(n) || extra.has(n)) return true;
+  for (const prefix of IDENTITY_PREFIXES) if (n.startsWith(prefix)) return true;
+  return false;
 }
 const EMPTY: ReadonlySet<string> = new Set();
 
