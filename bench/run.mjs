@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
 import { startIdp } from '../scripts/idp.mjs';
-import { buildWorkers, bundleComposition } from './lib/build.mjs';
+import { buildColdBundles, buildWorkers, bundleComposition } from './lib/build.mjs';
 import { closedLoop } from './lib/load.mjs';
 import { cpuMicros } from './lib/procstat.mjs';
 import { profileWorker } from './lib/profile.mjs';
@@ -52,8 +52,8 @@ const PUBLIC_PATH = '/assets/style.css';
 const GATEWAY_SUBJECT = 'gateway: signed-in GET';
 
 const PLAN = QUICK
-  ? { e2e: { connections: 8, warmupMs: 500, roundMs: 1000, rounds: 2 }, workerd: { rounds: 8, targetMs: 10, componentRounds: 4, cpuRounds: 1, cpuMs: 300 }, node: { rounds: 3, perRound: 200 }, load: { signIns: 10, requestsPerSession: 10 } }
-  : { e2e: { connections: 8, warmupMs: 1000, roundMs: 2000, rounds: 6 }, workerd: { rounds: 40, targetMs: 20, componentRounds: 15, cpuRounds: 4, cpuMs: 500 }, node: { rounds: 10, perRound: 400 }, load: { signIns: 50, requestsPerSession: 40 } };
+  ? { e2e: { connections: 8, warmupMs: 500, roundMs: 1000, rounds: 2 }, workerd: { rounds: 8, targetMs: 10, componentRounds: 4, cpuRounds: 1, cpuMs: 300 }, node: { rounds: 3, perRound: 200 }, load: { signIns: 10, requestsPerSession: 10 }, cold: { node: 3, workerd: 1 } }
+  : { e2e: { connections: 8, warmupMs: 1000, roundMs: 2000, rounds: 6 }, workerd: { rounds: 40, targetMs: 20, componentRounds: 15, cpuRounds: 4, cpuMs: 500 }, node: { rounds: 10, perRound: 400 }, load: { signIns: 50, requestsPerSession: 40 }, cold: { node: 7, workerd: 3 } };
 
 const browser = JSON.parse(await readFile(join(ROOT, 'bench/fixtures/browser-request.json'), 'utf8'));
 
@@ -181,6 +181,8 @@ async function main() {
   const inWorkerd = await inProcessWorkerd(ip, setup);
   step('in-process CPU in Node 22 (per call, interleaved)');
   const inNode = await inProcessNode(bundles.subjects, setup, work);
+  step(`cold start: ${PLAN.cold.node} fresh Node processes and ${PLAN.cold.workerd} fresh workerd processes per subject`);
+  const cold = { node: await coldStartNode(setup, work), workerd: await coldStartWorkerd(bundles, setup, signedInHeaders, bindings) };
   step('CPU profile of the signed-in GET in workerd (V8 inspector)');
   // Diagnostic only: a failure here (no inspector) leaves the profile out instead of failing the run.
   const profile = await profileSignedIn(bundles.inprocess, setup).catch((error) => ({ error: error instanceof Error ? error.message : String(error) }));
@@ -228,6 +230,7 @@ async function main() {
     machine: { loadAverage: { atStart: loadAtStart, atEnd: loadavg().map((x) => Math.round(x * 100) / 100) }, node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', workerd: await workerdVersion(), git: await gitDescribe() },
     plan: PLAN,
     inProcess: { workerd: inWorkerd, node: inNode, profile },
+    cold,
     endToEnd: e2e,
     perType,
     load,
@@ -502,7 +505,8 @@ async function profileSignedIn(bundle, setup) {
 async function inProcessNode(modulePath, setup, work) {
   const setupPath = join(work, 'inprocess-setup.json');
   await writeFile(setupPath, JSON.stringify(setup));
-  const child = spawn(process.execPath, [join(ROOT, 'bench/lib/inprocess-node.mjs'), modulePath, setupPath, String(PLAN.node.rounds), String(PLAN.node.perRound)], {
+  // --expose-gc: the heap is read after full collections (memory after 10 000 bad cookies).
+  const child = spawn(process.execPath, ['--expose-gc', join(ROOT, 'bench/lib/inprocess-node.mjs'), modulePath, setupPath, String(PLAN.node.rounds), String(PLAN.node.perRound)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
@@ -515,6 +519,89 @@ async function inProcessNode(modulePath, setup, work) {
   return {
     method: `every call timed alone with performance.now(); ${PLAN.node.rounds} rounds × ${PLAN.node.perRound} calls per subject, interleaved, after 2000 warm-up calls each.`,
     ...parsed,
+  };
+}
+
+// ---- cold start --------------------------------------------------------------------------------------
+
+/**
+ * The first request of a fresh isolate, in Node: one new process per sample (lib/cold-node.mjs) loads the
+ * minified bundle and serves two requests; gateway, pass-through and config validation alone, interleaved.
+ * Medians of the samples, in ms.
+ */
+async function coldStartNode(setup, work) {
+  const bundles = await buildColdBundles(ROOT, join(work, 'cold'));
+  const setupPath = join(work, 'cold-setup.json');
+  await writeFile(setupPath, JSON.stringify(setup));
+  /** @type {Record<string, { loadMs: number[], firstMs: number[], secondMs: number[] }>} */
+  const samples = {};
+  for (let i = 0; i < PLAN.cold.node; i++) {
+    for (const kind of /** @type {const} */ (['gateway', 'passthrough', 'config'])) {
+      const child = spawn(process.execPath, [join(ROOT, 'bench/lib/cold-node.mjs'), bundles[kind], setupPath, kind], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (chunk) => (out += chunk));
+      const code = await new Promise((resolve) => child.on('exit', resolve));
+      if (code !== 0) throw new Error(`cold start (${kind}) exited with ${code}`);
+      const r = JSON.parse(out);
+      samples[kind] ??= { loadMs: [], firstMs: [], secondMs: [] };
+      for (const key of /** @type {const} */ (['loadMs', 'firstMs', 'secondMs'])) samples[kind][key].push(r[key]);
+    }
+  }
+  const median = (xs) => summarize(xs).median;
+  return {
+    method: `a fresh Node ${process.version} process per sample, ${PLAN.cold.node} per subject, interleaved; medians. Minified bundles (esbuild), in-memory KV and upstream stubs.`,
+    bundleBytes: { gateway: (await readFile(bundles.gateway)).length, passthrough: (await readFile(bundles.passthrough)).length },
+    ...Object.fromEntries(Object.entries(samples).map(([kind, s]) => [kind, { loadMs: median(s.loadMs), firstMs: median(s.firstMs), secondMs: median(s.secondMs) }])),
+  };
+}
+
+/**
+ * The same in workerd: a fresh Miniflare (one workerd process) per sample. workerd compiles and
+ * evaluates the worker's module while it starts, so the gateway's start-up CPU minus the pass-through's
+ * is loading its module; then the CPU of the first and the second signed-in request (the session in
+ * Miniflare's local KV, whose simulator costs the same CPU in every sample). µs of workerd CPU, medians.
+ */
+async function coldStartWorkerd(bundles, setup, signedInHeaders, bindings) {
+  /** @type {Record<string, { startCpu: number[], firstCpu: number[], secondCpu: number[] }>} */
+  const samples = { gateway: { startCpu: [], firstCpu: [], secondCpu: [] }, passthrough: { startCpu: [], firstCpu: [], secondCpu: [] } };
+  for (let i = 0; i < PLAN.cold.workerd; i++) {
+    for (const kind of /** @type {const} */ (['gateway', 'passthrough'])) {
+      const rt = await startWorker({
+        name: `cold-${kind}`,
+        script: bundles[kind],
+        port: await freePort(),
+        bindings: kind === 'gateway' ? bindings : { UPSTREAM_URL: bindings.UPSTREAM_URL },
+        kv: kind === 'gateway' ? ['SESSIONS'] : [],
+      });
+      try {
+        const started = cpuMicros(rt.pid);
+        if (kind === 'gateway') {
+          const kv = await rt.mf.getKVNamespace('SESSIONS');
+          for (const [key, value] of Object.entries(setup.kv)) await kv.put(key, value);
+        }
+        const timed = async () => {
+          const before = cpuMicros(rt.pid);
+          const res = await fetch(`${rt.origin}/`, { headers: signedInHeaders, redirect: 'manual' });
+          await res.arrayBuffer();
+          if (res.status !== 200) throw new Error(`cold start (${kind}, workerd): ${res.status}`);
+          const after = cpuMicros(rt.pid);
+          return before === null || after === null ? NaN : after - before;
+        };
+        const first = await timed();
+        const second = await timed();
+        if (started === null) continue;
+        samples[kind].startCpu.push(started);
+        samples[kind].firstCpu.push(first);
+        samples[kind].secondCpu.push(second);
+      } finally {
+        await rt.mf.dispose();
+      }
+    }
+  }
+  const median = (xs) => (xs.length ? summarize(xs).median : null);
+  return {
+    method: `a fresh Miniflare (one workerd process) per sample, ${PLAN.cold.workerd} per subject; workerd CPU (/proc schedstat, all threads), medians.`,
+    ...Object.fromEntries(Object.entries(samples).map(([kind, s]) => [kind, { startCpuMicros: median(s.startCpu), firstCpuMicros: median(s.firstCpu), secondCpuMicros: median(s.secondCpu) }])),
   };
 }
 
@@ -701,14 +788,18 @@ async function bundleSize(work) {
   const asConfigured = await dry([], join(work, 'deploy'));
   const minified = await dry(['--minify'], join(work, 'deploy-min'));
   const composition = await bundleComposition(ROOT);
-  // What-if, not a recommendation by itself: the same src with Hono's smallest preset.
-  const honoTiny = await bundleComposition(ROOT, { hono: 'hono/tiny' }).catch(() => null);
-  return {
-    asConfigured,
-    minified,
-    composition: composition.parts,
-    whatIf: honoTiny ? [{ change: "import { Hono } from 'hono/tiny' (PatternRouter) instead of 'hono'", minifiedBytes: honoTiny.minifiedBytes, gzipBytes: honoTiny.gzipBytes, baselineGzipBytes: composition.gzipBytes }] : [],
-  };
+  // What-ifs, not recommendations by themselves: Hono's default preset (as before issue 18), and src/
+  // alone with every library left out (the floor no choice of libraries can go below).
+  const whatIfs = [
+    { change: "import { Hono } from 'hono' (RegExpRouter, as before) instead of 'hono/tiny'", alias: { 'hono/tiny': 'hono' }, external: [] },
+    { change: 'src/ alone (hono, jose, oauth4webapi, valibot left out)', alias: {}, external: ['hono', 'hono/*', 'jose', 'oauth4webapi', 'valibot'] },
+  ];
+  const whatIf = [];
+  for (const w of whatIfs) {
+    const c = await bundleComposition(ROOT, w.alias, w.external).catch(() => null);
+    if (c) whatIf.push({ change: w.change, minifiedBytes: c.minifiedBytes, gzipBytes: c.gzipBytes, baselineGzipBytes: composition.gzipBytes });
+  }
+  return { asConfigured, minified, composition: composition.parts, whatIf };
 }
 
 /** @param {string} cmd @param {string[]} args */

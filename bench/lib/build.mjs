@@ -61,13 +61,14 @@ export async function buildWorkers(root, outDir) {
 
 /**
  * Which packages the production bundle's bytes come from, minified (esbuild metafile), largest first,
- * and the whole bundle's minified + gzipped size. `alias` builds a what-if variant (e.g. hono → hono/tiny)
- * without touching src/.
+ * and the whole bundle's minified + gzipped size. `alias` builds a what-if variant (e.g. hono/tiny → hono)
+ * without touching src/; `external` leaves packages out (what src/ alone weighs).
  * @param {string} root
  * @param {Record<string, string>} [alias]
+ * @param {string[]} [external]
  * @returns {Promise<{ parts: { name: string, bytes: number }[], minifiedBytes: number, gzipBytes: number }>}
  */
-export async function bundleComposition(root, alias = {}) {
+export async function bundleComposition(root, alias = {}, external = []) {
   const result = await build({
     entryPoints: [join(root, WORKERS.gateway)],
     absWorkingDir: root,
@@ -77,6 +78,7 @@ export async function bundleComposition(root, alias = {}) {
     alias,
     outfile: 'composition.mjs',
     ...WORKERD_BUILD,
+    external: [...WORKERD_BUILD.external, ...external],
   });
   /** @type {Map<string, number>} */
   const byPackage = new Map();
@@ -93,4 +95,24 @@ export async function bundleComposition(root, alias = {}) {
     minifiedBytes: code.length,
     gzipBytes: gzipSync(code, { level: 9 }).length,
   };
+}
+
+/**
+ * Minified single-file bundles for the cold-start probe in Node (lib/cold-node.mjs): the gateway as it
+ * ships, the pass-through, and config validation alone. Minified like a deployment, so parse and
+ * compile time are those of the bytes an isolate loads.
+ * @param {string} root
+ * @param {string} outDir
+ * @returns {Promise<{ gateway: string, passthrough: string, config: string }>}
+ */
+export async function buildColdBundles(root, outDir) {
+  await mkdir(outDir, { recursive: true });
+  const common = { absWorkingDir: root, ...WORKERD_BUILD, minify: true, alias: { 'cloudflare:workers': join(root, 'bench/workers/cloudflare-workers-shim.ts') } };
+  const out = { gateway: join(outDir, 'cold-gateway.mjs'), passthrough: join(outDir, 'cold-passthrough.mjs'), config: join(outDir, 'cold-config.mjs') };
+  await Promise.all([
+    build({ ...common, entryPoints: [join(root, WORKERS.gateway)], outfile: out.gateway }),
+    build({ ...common, entryPoints: [join(root, WORKERS.passthrough)], outfile: out.passthrough }),
+    build({ ...common, stdin: { contents: "export { parseConfig } from './src/config';", resolveDir: root, loader: 'ts' }, outfile: out.config }),
+  ]);
+  return out;
 }

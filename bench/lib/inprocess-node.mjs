@@ -42,4 +42,28 @@ async function measure(pool) {
 
 const subjects = await measure(bench.subjects);
 const components = await measure(bench.components);
-process.stdout.write(JSON.stringify({ subjects, components, facts: bench.facts, kv: { reads: bench.kv.reads, writes: bench.kv.writes } }));
+const kv = { reads: bench.kv.reads, writes: bench.kv.writes };
+
+/** Heap in use after a full collection (run with --expose-gc; null without it). */
+async function heapAfterGc() {
+  if (typeof globalThis.gc !== 'function') return null;
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  globalThis.gc();
+  globalThis.gc();
+  return process.memoryUsage().heapUsed;
+}
+// What the isolate keeps per bad credential: the heap before and after 10 000 requests that each
+// carry a session cookie of their own that opens nothing.
+const BAD_COOKIES = Number(process.env.BENCH_BAD_COOKIES ?? 10_000);
+const heapBefore = await heapAfterGc();
+// Each refusal is logged (console.log), and stdout carries this script's JSON: silenced meanwhile.
+const log = console.log;
+console.log = () => {};
+try {
+  await bench.badCookies(BAD_COOKIES);
+} finally {
+  console.log = log;
+}
+const heapAfter = await heapAfterGc();
+const memory = { badCookies: BAD_COOKIES, heapBeforeBytes: heapBefore, heapAfterBytes: heapAfter };
+process.stdout.write(JSON.stringify({ subjects, components, facts: bench.facts, kv, memory }));

@@ -39,9 +39,14 @@ export function targets(r) {
       pass: e2e.ratio >= 0.9,
     },
     {
-      target: 'in-process overhead over pass-through ≤ 50 µs (median)',
-      value: `${round(overhead)} µs in workerd (by CPU time: ${round((wd[GATEWAY].cpuMicrosPerCall ?? NaN) - (wd[PASS].cpuMicrosPerCall ?? NaN))} µs; Node: ${round(overheadNode)} µs)`,
-      pass: overhead <= 50,
+      target: 'in-process overhead over pass-through ≤ 15 µs in Node (median)',
+      value: `${round(overheadNode)} µs (public GET: ${round(nd['gateway: public GET'].median - nd[PASS].median)} µs, with X-User-Jwt: ${round(nd['gateway: signed-in GET + X-User-Jwt'].median - nd[PASS].median)} µs)`,
+      pass: overheadNode <= 15,
+    },
+    {
+      target: 'in-process overhead over pass-through ≤ 30 µs in workerd (median)',
+      value: `${round(overhead)} µs (by CPU time: ${round((wd[GATEWAY].cpuMicrosPerCall ?? NaN) - (wd[PASS].cpuMicrosPerCall ?? NaN))} µs)`,
+      pass: overhead <= 30,
     },
     { target: '0 IdP calls per steady-state request', value: `${round(steady.idpCalls)} per request; ${r.endToEnd.idpCalls} in ${r.endToEnd.totalRequests} end-to-end requests`, pass: steady.idpCalls === 0 && r.endToEnd.idpCalls === 0 },
     { target: '0 KV writes per steady-state request', value: `${round(steady.kvWrites)}`, pass: steady.kvWrites === 0 },
@@ -51,7 +56,50 @@ export function targets(r) {
       value: steady.kvReads * repeats <= 1 ? 'cache hits after the first read' : `no isolate session cache: ${round(steady.kvReads)} read on each of ${repeats} repeats of one session`,
       pass: steady.kvReads * repeats <= 1,
     },
-    { target: 'gzipped bundle ≤ 60 KiB', value: `${gzip.toFixed(1)} KiB (minified: ${(r.bundle.minified.wrangler?.gzipKiB ?? r.bundle.minified.gzipBytes / 1024).toFixed(1)} KiB)`, pass: gzip <= 60 },
+    { target: 'gzipped bundle ≤ 50 KiB (stretch: 40)', value: `${gzip.toFixed(1)} KiB (minified: ${(r.bundle.minified.wrangler?.gzipKiB ?? r.bundle.minified.gzipBytes / 1024).toFixed(1)} KiB)`, pass: gzip <= 50 },
+    ...coldTarget(r),
+  ];
+}
+
+/** The cold-start target: the first signed-in request's workerd CPU ≤ 2× the pass-through's first request. @param {any} r */
+function coldTarget(r) {
+  const w = r.cold?.workerd;
+  const n = r.cold?.node;
+  if (!w?.gateway?.firstCpuMicros || !w?.passthrough?.firstCpuMicros) return [];
+  const ratio = w.gateway.firstCpuMicros / w.passthrough.firstCpuMicros;
+  return [
+    {
+      target: "first signed-in request of a fresh isolate ≤ 2× the pass-through's first request (workerd CPU)",
+      value: `${ratio.toFixed(2)}× (${round(w.gateway.firstCpuMicros / 1000)} vs ${round(w.passthrough.firstCpuMicros / 1000)} ms${n?.gateway ? `; Node wall: ${(n.gateway.firstMs / n.passthrough.firstMs).toFixed(2)}×` : ''})`,
+      pass: ratio <= 2,
+    },
+  ];
+}
+
+/**
+ * Every per-isolate cache of src/, its bound and what that bound is in bytes. Kept here, beside the
+ * measured heap, so a new cache without a stated bound shows up in review of this table.
+ * @param {any} r
+ */
+function cacheBounds(r) {
+  const json = r.inProcess.workerd.facts?.sessionPlaintextBytes ?? 1000;
+  // A parsed session takes about 3× its JSON in the V8 heap (strings are kept as one-byte, objects add headers).
+  const session = json * 3;
+  const mb = (bytes) => `${(bytes / 1e6).toFixed(bytes < 1e6 ? 2 : 1)} MB`;
+  return [
+    ['decrypted sessions', 'src/session/store.ts `cache`', `1000 entries, SESSION_CACHE_TTL ≤ 60 s`, `≈ ${mb(1000 * session)} at this bench's ${json}-byte session (3× its JSON in the heap); grows with what the IdP puts in tokens and claims`],
+    ['sessions ended here', 'src/session/store.ts `endedHere`', '1000 ids', `≤ ${mb(1000 * 100)}`],
+    ['revocation checks', 'src/lifecycle/revocation.ts `checked`', '1000 ids, 1 s each', `≤ ${mb(1000 * 100)}`],
+    ['X-User headers', 'src/routes/identity-headers.ts `memo`', 'WeakMap on a cached session\'s claims', 'dies with the session cache entry (counted there)'],
+    ['X-User-Jwt assertions', 'src/assertion/sign.ts `cache`', '1000 entries, ≤ 60 s', `≤ ${mb(1000 * 2500)} (a signed JWT ≤ ~2 KB and its key)`],
+    ['introspection answers', 'src/oidc/access-token.ts `introspected`', '1000 entries (SHA-256 keys), ≤ 60 s', `≤ ${mb(1000 * 4500)} (claims ≤ ~4 KB each)`],
+    ['DPoP proof jti (replay)', 'src/oidc/dpop.ts `ReplayCache`', '10 000 entries, 60 s window', `≤ ${mb(10_000 * 400)} (thumbprint + jti ≤ 256 chars)`],
+    ['DPoP nonces from IdPs', 'src/oidc/dpop-client.ts `nonces`', '32 entries of ≤ 200 chars', `≤ ${mb(32 * 600)}`],
+    ['discovered IdPs', 'src/oidc/provider.ts `providers`', 'one per configured IdP', '≈ 10–50 KB each (metadata + client)'],
+    ['IdP and transmitter keys', 'src/oidc/jwks.ts, src/oidc/transmitter-keys.ts', 'one key set per IdP / SSF transmitter, 10 min', '≤ 512 KB each (MAX_JWKS_BYTES), usually < 10 KB'],
+    ['parsed configuration', 'src/config/index.ts `cache`, src/context.ts `stores`, config/brand.ts, config/idps.ts views', 'WeakMaps on the env object: one per isolate', '≈ the configuration\'s size (a few KB)'],
+    ['configs in the Durable Object', 'src/coordinator/object.ts `configs`', '32 entries', '≈ 32 × a few KB'],
+    ['derived keys', 'src/crypto/aead.ts `purposeKeys`, src/session/index-store.ts `derived`', 'per SESSION_SECRET × purpose (a handful)', '< 10 KB'],
   ];
 }
 
@@ -104,6 +152,16 @@ export function renderConsole(r) {
     lines.push(`   profile of "${p.subject}" in workerd (${p.calls} calls, self time by area): ${p.byArea.slice(0, 8).map((a) => `${a.name} ${pct(a.share)}`).join(', ')}`);
     lines.push(`   gateway functions, inclusive: ${p.inclusiveSrc.slice(0, 8).map((a) => `${a.name.replace(/ · .*/, '')} ${pct(a.share)}`).join(', ')}`);
   }
+  const c = r.cold;
+  if (c?.node?.gateway) {
+    lines.push(`   cold start, Node (ms, median): load module ${round(c.node.gateway.loadMs)} vs ${round(c.node.passthrough.loadMs)} (pass-through); first request ${round(c.node.gateway.firstMs)} vs ${round(c.node.passthrough.firstMs)}; second ${round(c.node.gateway.secondMs)} vs ${round(c.node.passthrough.secondMs)}; parseConfig first ${round(c.node.config.firstMs)}`);
+  }
+  if (c?.workerd?.gateway?.startCpuMicros) {
+    const w = c.workerd;
+    lines.push(`   cold start, workerd (ms CPU, median): start ${round(w.gateway.startCpuMicros / 1000)} vs ${round(w.passthrough.startCpuMicros / 1000)}; first request ${round(w.gateway.firstCpuMicros / 1000)} vs ${round(w.passthrough.firstCpuMicros / 1000)}; second ${round(w.gateway.secondCpuMicros / 1000)} vs ${round(w.passthrough.secondCpuMicros / 1000)}`);
+  }
+  const m = nd.memory;
+  if (m?.heapBeforeBytes) lines.push(`   heap (Node): ${(m.heapBeforeBytes / 1e6).toFixed(1)} MB → ${(m.heapAfterBytes / 1e6).toFixed(1)} MB after ${m.badCookies} distinct bad session cookies`);
   lines.push('');
   lines.push(`2. End to end through Miniflare (${r.plan.e2e.connections} connections, ${r.plan.e2e.rounds} × ${r.plan.e2e.roundMs / 1000} s each, interleaved; ratio = median of per-round ratios)`);
   lines.push(`   ${''.padEnd(40)}${'req/s'.padStart(8)}${'× pass (range)'.padStart(18)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'workerd CPU µs/req'.padStart(20)}`);
@@ -190,6 +248,9 @@ export function renderMarkdown(r) {
     }
     out.push('');
   }
+  out.push(...remainingMicroseconds(r));
+  out.push(...coldSection(r));
+  out.push(...memorySection(r));
   out.push('## End to end through Miniflare');
   out.push('');
   out.push(`${r.plan.e2e.connections} keep-alive connections, ${r.plan.e2e.rounds} × ${r.plan.e2e.roundMs / 1000} s per variant, interleaved in rotating order; same stub upstream. Ratios are medians of per-round ratios (each round against the pass-through's run in the same round).`);
@@ -231,12 +292,97 @@ export function renderMarkdown(r) {
   out.push(`| with \`--minify\` | ${kib(b.minified.rawBytes)} | ${b.minified.wrangler?.gzipKiB ?? '–'} KiB | ${kib(b.minified.gzipBytes)} |`);
   out.push('');
   out.push(`Largest parts (minified, esbuild metafile): ${b.composition.slice(0, 8).map((p) => `${p.name} ${kib(p.bytes)}`).join(', ')}.`);
+  out.push('');
+  out.push(
+    'Before this round (issue 18, same metafile method): oauth4webapi 33.9 KiB, jose 26.9 KiB, hono 19.8 KiB, valibot 8.4 KiB minified, 63.8 KiB gzip -9 for the whole bundle. ' +
+      'hono is now `hono/tiny` (PatternRouter: no per-request difference measurable); oauth4webapi, jose and valibot are unchanged: ' +
+      'jose verifies the JWTs oauth4webapi does not (logout tokens, access tokens, DPoP proofs, security events) and signs X-User-Jwt, so neither can serve both without the gateway hand-rolling JOSE or OAuth code. ' +
+      'The gateway\'s own code (src/) is the larger part, and alone is above the 50 KiB target: see the what-ifs.',
+  );
   for (const w of b.whatIf ?? []) out.push(`What if ${w.change}: ${kib(w.gzipBytes)} gzipped minified (now ${kib(w.baselineGzipBytes)}; gzip -9 of esbuild's output).`);
   out.push('');
   out.push('## Method');
   out.push('');
   out.push(method(r));
   return `${out.join('\n')}\n`;
+}
+
+/**
+ * Where the signed-in GET's in-process overhead goes, from the profiles taken while tuning it (issue 18)
+ * and the building blocks above: a reading guide for the numbers of this run.
+ * @param {any} r
+ */
+function remainingMicroseconds(r) {
+  const nd = r.inProcess.node.subjects;
+  const wd = r.inProcess.workerd.subjects;
+  return [
+    '### Where the remaining microseconds go',
+    '',
+    `Node: ${round(nd[GATEWAY].median - nd[PASS].median)} µs over the pass-through; workerd: ${round(wd[GATEWAY].median - wd[PASS].median)} µs (CPU ${round((wd[GATEWAY].cpuMicrosPerCall ?? NaN) - (wd[PASS].cpuMicrosPerCall ?? NaN))} µs). From V8 profiles of this subject (Node: \`node --cpu-prof\`; workerd: the table above):`,
+    '',
+    "- **Building the upstream request's headers** (`upstreamHeaders`, src/proxy/headers.ts) is the largest part: copying the client's ~16 headers, reading each name, deleting the spoofable ones, setting 5 X-Forwarded-* and the X-User headers — about 11 µs in Node (undici validates every header call in JavaScript) and 15–18 µs in workerd (every call crosses into C++). The runtime then copies them again into the upstream Request. Two alternatives were measured and rejected: building a plain array of pairs is cheaper in Node but costs ~60 µs more in workerd (its array-to-Headers conversion is slow), and making the upstream Request first and editing its headers costs Node a second Request (an AbortSignal each).",
+    '- **The per-request timer for UPSTREAM_TIMEOUT** (setTimeout + clearTimeout, ~2 µs in workerd). It used to follow an AbortSignal into the fetch, which cost Node ~8 µs per request (Node 22; ~25 µs in Node 20); it now races the fetch.',
+    '- **Routing, context and the rule**: Hono dispatch with two middlewares (~2 µs), `createContext` (URL parse, cookie parse, config lookup: ~3 µs in workerd), `judgeUrl` (~1.5 µs: normalization and one reading for a plain path), the session cache hit and revocation check (~1 µs), `new URL` for the public and upstream URLs (~2 µs).',
+    '- What is *not* in it: no crypto (the decrypted session is cached per isolate, the X-User headers per session), no KV read, no IdP call.',
+    '',
+    'The 15 µs Node target would need the header copy gone, which the strip list (identity headers of other front ends, forwarding and client-address headers, URL overrides, hop-by-hop, `_` spellings) does not allow without weakening it.',
+    '',
+  ];
+}
+
+/** @param {any} r */
+function coldSection(r) {
+  const c = r.cold;
+  if (!c) return [];
+  const ms = (v) => (v === null || v === undefined ? '–' : round(v));
+  const out = ['## Cold start', ''];
+  if (c.node?.gateway) {
+    out.push(`Node (${c.node.method}) — ms:`);
+    out.push('');
+    out.push('| | load module | first request | second request |');
+    out.push('|---|---:|---:|---:|');
+    out.push(`| gateway (${kib(c.node.bundleBytes.gateway)} minified), first request signed in | ${ms(c.node.gateway.loadMs)} | ${ms(c.node.gateway.firstMs)} | ${ms(c.node.gateway.secondMs)} |`);
+    out.push(`| pass-through | ${ms(c.node.passthrough.loadMs)} | ${ms(c.node.passthrough.firstMs)} | ${ms(c.node.passthrough.secondMs)} |`);
+    out.push(`| config validation alone (parseConfig) | ${ms(c.node.config.loadMs)} | ${ms(c.node.config.firstMs)} | ${ms(c.node.config.secondMs)} |`);
+    out.push('');
+  }
+  if (c.workerd?.gateway) {
+    out.push(`workerd (${c.workerd.method}) — ms of CPU:`);
+    out.push('');
+    out.push('| | start (incl. loading the module) | first signed-in request | second |');
+    out.push('|---|---:|---:|---:|');
+    for (const kind of ['gateway', 'passthrough']) {
+      const w = c.workerd[kind];
+      out.push(`| ${kind} | ${ms(w.startCpuMicros / 1000)} | ${ms(w.firstCpuMicros / 1000)} | ${ms(w.secondCpuMicros / 1000)} |`);
+    }
+    out.push('');
+  }
+  out.push(
+    'The first signed-in request pays, once per isolate: config validation (parseConfig, cached per `env` object: `loadConfig` in src/config/index.ts, and workerd hands every request of an isolate the same `env`), deriving the session key (HKDF) and decrypting the session (AES-GCM), and compiling the code paths it runs. ' +
+      'Nothing is derived at module load beyond constant tables, the valibot schema and the route table; discovery and JWKS wait for the first sign-in (see "first of an isolate" under Per request type). ' +
+      'Loading the module is mostly V8 compiling the bundle, which grows with its size (see Bundle).',
+  );
+  out.push('');
+  return out;
+}
+
+/** @param {any} r */
+function memorySection(r) {
+  const m = r.inProcess.node.memory;
+  const out = ['## Memory per isolate', ''];
+  if (m?.heapBeforeBytes) {
+    out.push(
+      `Node in-process: the heap after full collections was ${(m.heapBeforeBytes / 1e6).toFixed(1)} MB before and ${(m.heapAfterBytes / 1e6).toFixed(1)} MB after ${m.badCookies} requests that each carried a session cookie of its own that opens nothing (${round((m.heapAfterBytes - m.heapBeforeBytes) / m.badCookies)} bytes per bad cookie, bounded by the caches below). Distinct valid sessions fill the session cache, whose bound is in the table.`,
+    );
+    out.push('');
+  }
+  out.push('Every per-isolate cache in src/ and its bound (an isolate has 128 MB):');
+  out.push('');
+  out.push('| cache | where | bound | bytes at most |');
+  out.push('|---|---|---|---|');
+  for (const row of cacheBounds(r)) out.push(`| ${row.join(' | ')} |`);
+  out.push('');
+  return out;
 }
 
 /** @param {any} r */

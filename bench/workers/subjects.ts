@@ -44,6 +44,12 @@ export interface Bench {
   upstream: { requests: number; lastUser: string | null };
   /** Settles ctx.waitUntil work the gateway left behind. */
   settle(): Promise<void>;
+  /**
+   * Sends `n` requests, each with a session cookie of its own that opens nothing (a fresh id and
+   * secret: a KV miss), as a client guessing cookies would: what the isolate keeps per bad credential
+   * shows in the heap afterwards. Each is answered 401 by the gateway.
+   */
+  badCookies(n: number): Promise<void>;
 }
 
 const UPSTREAM_BODY = `<!DOCTYPE html><html><head><title>bench</title></head><body>${'x'.repeat(upstreamFixture.bodyBytes - 80)}</body></html>`;
@@ -121,6 +127,22 @@ export async function createBench(setup: Setup): Promise<Bench> {
     kv,
     upstream,
     async settle() {
+      await Promise.allSettled(pendingWork.splice(0));
+    },
+    async badCookies(n: number) {
+      const name = setup.sessionCookie.slice(0, setup.sessionCookie.indexOf('='));
+      const random = (bytes: number) => btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(bytes)))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+      for (let i = 0; i < n; i++) {
+        // As a script's fetch (sec-fetch-mode: cors): a 401 from the gateway itself, no sign-in (no IdP).
+        const headers: [string, string][] = [
+          ...(browser.headers as [string, string][]).filter(([h]) => h !== 'sec-fetch-mode'),
+          ['sec-fetch-mode', 'cors'],
+          ['cookie', `${name}=${random(16)}.${random(32)}; ${browser.siteCookie}`],
+        ];
+        const response = await gateway.fetch(new Request(pageUrl, { headers }), env, ctx);
+        await response.body?.cancel();
+        if (i % 500 === 0) await Promise.allSettled(pendingWork.splice(0));
+      }
       await Promise.allSettled(pendingWork.splice(0));
     },
   };
