@@ -32,14 +32,18 @@ export const DEFAULT_IDP = 'default';
 
 /** What differs between IdPs; every other setting is the site's. Same names as on Config. */
 export interface IdpFields {
+  /** Exactly as configured: the IdP's discovery `issuer` must equal it character for character. */
   issuer: string;
   clientId: string;
   clientSecret: string | undefined;
   clientKey: string | undefined;
   clientAuth: ClientAuthMethod;
   scopes: string[];
+  /** Allowed ID-token algorithms; undefined = every asymmetric one the IdP advertises. */
   idTokenAlgs: string[] | undefined;
+  /** Required `aud` of bearer access tokens on `api` rules; unset = bearer tokens are not accepted. */
   apiAudience: string | undefined;
+  /** OIDC_ASSUME_EMAIL_VERIFIED: an `email` without `email_verified` counts as verified (policy/identity.ts). */
   assumeEmailVerified: boolean;
   responseType: ResponseType;
   responseMode: ResponseMode;

@@ -12,18 +12,18 @@ import { parseClaimHeaders } from './claim-headers';
 import type { JWK } from 'jose';
 import { parseAuthParams } from './auth-params';
 import { protocolSettings, type ProtocolSettings } from './protocol';
-import { idpKey, isIdpSecretKey, parseIdps, unknownRuleIdps, type Idp, type IdpEntry } from './idps';
+import { idpKey, isIdpSecretKey, parseIdps, unknownRuleIdps, type Idp, type IdpEntry, type IdpFields } from './idps';
 import {
   KNOWN_KEYS,
   NOT_YET_SUPPORTED,
   OUR_PREFIXES,
   settingsSchema,
-  type ClientAuthMethod,
   type Settings,
 } from './schema';
 
-/** Response type and mode, PAR, silent re-authentication and extra parameters: src/oidc/flow.ts. */
-export interface Config extends ProtocolSettings {
+/** Response type and mode, PAR, silent re-authentication and extra parameters: config/protocol.ts. */
+/** The IdP fields (config/idps.ts IdpFields) hold the settings of the IdP named by `idp`. */
+export interface Config extends ProtocolSettings, IdpFields {
   /**
    * The IdP whose settings the IdP fields below hold (config/idps.ts `withIdp` gives the view of
    * another): `default` without IDPS, else the first of IDPS.
@@ -35,23 +35,10 @@ export interface Config extends ProtocolSettings {
   idpsConfigured: boolean;
   /** USER_IDP_QUALIFIED: X-User is `<idp>:<user>`. */
   userIdpQualified: boolean;
-  /** Exactly as configured: the IdP's discovery `issuer` must equal it character for character. */
-  issuer: string;
-  clientId: string;
-  clientSecret: string | undefined;
-  clientKey: string | undefined;
-  clientAuth: ClientAuthMethod;
-  scopes: string[];
-  /** Allowed ID-token algorithms; undefined = every asymmetric one the IdP advertises. */
-  idTokenAlgs: string[] | undefined;
   /** First encrypts, all decrypt (rotation). */
   sessionSecrets: Uint8Array[];
   upstream: URL | undefined;
   userClaim: string;
-  /** OIDC_ASSUME_EMAIL_VERIFIED: an `email` without `email_verified` counts as verified (policy/identity.ts). */
-  assumeEmailVerified: boolean;
-  /** OIDC_DPOP: this IdP's sessions get tokens DPoP-bound to a key of their own (RFC 9449; oidc/dpop-client.ts). */
-  dpop: boolean;
   idleTtl: number;
   maxTtl: number;
   /** Seconds a decrypted session is reused in the isolate without reading KV (delays remote logout by as much). */
@@ -72,8 +59,6 @@ export interface Config extends ProtocolSettings {
   idpOutageGrace: number;
   /** A session without a refresh token lives to SESSION_IDLE_TTL/SESSION_MAX_TTL instead of ending with its tokens. */
   sessionOutlivesTokens: boolean;
-  /** Required `aud` of bearer access tokens on `api` rules; unset = bearer tokens are not accepted. */
-  apiAudience: string | undefined;
   /** ROUTES, parsed and compiled; empty = every path needs a session. */
   routes: RouteRule[];
   /** ASSERTION_KEY as private JWKs (first signs); undefined = no X-User-Jwt. */
