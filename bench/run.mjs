@@ -788,11 +788,10 @@ async function bundleSize(work) {
   const asConfigured = await dry([], join(work, 'deploy'));
   const minified = await dry(['--minify'], join(work, 'deploy-min'));
   const composition = await bundleComposition(ROOT);
-  // What-ifs, not recommendations by themselves: Hono's default preset (as before issue 18), and src/
-  // alone with every library left out (the floor no choice of libraries can go below).
+  // What-if, not a recommendation by itself: src/ alone with every library left out (the floor no
+  // choice of libraries can go below).
   const whatIfs = [
-    { change: "import { Hono } from 'hono' (RegExpRouter, as before) instead of 'hono/tiny'", alias: { 'hono/tiny': 'hono' }, external: [] },
-    { change: 'src/ alone (hono, jose, oauth4webapi, valibot left out)', alias: {}, external: ['hono', 'hono/*', 'jose', 'oauth4webapi', 'valibot'] },
+    { change: 'src/ alone (jose, oauth4webapi, valibot left out)', alias: {}, external: ['jose', 'oauth4webapi', 'valibot'] },
   ];
   const whatIf = [];
   for (const w of whatIfs) {

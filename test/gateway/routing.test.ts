@@ -1,0 +1,38 @@
+// The wiring's router (src/http/router.ts) as a client sees it: HEAD is GET without a body, an encoded
+// spelling of a gateway endpoint is that endpoint, a trailing slash is another path, `:idp` takes one
+// segment, and a refusal thrown in a handler still gets the error page.
+import { describe, expect, inject, it } from 'vitest';
+import { gateway } from '../support/gateway';
+import { signIn } from '../support/flows';
+import { API, NAVIGATE } from './helpers';
+
+describe('routing of gateway endpoints', () => {
+  it('answers HEAD like GET, without a body', async () => {
+    const gw = gateway();
+    const get = await gw.fetch('/_auth/login?rd=%2F', { headers: NAVIGATE, store: false });
+    const head = await gw.fetch('/_auth/login?rd=%2F', { method: 'HEAD', headers: NAVIGATE, store: false });
+    expect(head.status).toBe(get.status);
+    expect(new URL(head.headers.get('location')!).origin).toBe(inject('idpIssuer'));
+    expect(await head.text()).toBe('');
+  });
+
+  it('forwards a signed-in HEAD to the upstream as HEAD, and returns no body', async () => {
+    const gw = gateway();
+    await signIn(gw);
+    const res = await gw.fetch('/page', { method: 'HEAD', headers: API });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('');
+  });
+
+  it('routes an encoded spelling of an endpoint there, but not a trailing slash or an extra segment', async () => {
+    const gw = gateway();
+    const encoded = await gw.fetch('/_auth/logi%6E?rd=%2F', { headers: NAVIGATE, store: false });
+    expect(encoded.status).toBe(302);
+    expect(new URL(encoded.headers.get('location')!).origin).toBe(inject('idpIssuer'));
+    for (const path of ['/_auth/login/', '/_auth/login/x', '/_auth/callback/a/b', '/_auth']) {
+      const res = await gw.fetch(path, { headers: API, store: false });
+      expect(res.status, path).toBe(404);
+      expect(((await res.json()) as { error: string }).error, path).toBe('not_found');
+    }
+  });
+});
