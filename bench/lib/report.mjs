@@ -372,7 +372,7 @@ function memorySection(r) {
   const out = ['## Memory per isolate', ''];
   if (m?.heapBeforeBytes) {
     out.push(
-      `Node in-process: the heap after full collections was ${(m.heapBeforeBytes / 1e6).toFixed(1)} MB before and ${(m.heapAfterBytes / 1e6).toFixed(1)} MB after ${m.badCookies} requests that each carried a session cookie of its own that opens nothing (${round((m.heapAfterBytes - m.heapBeforeBytes) / m.badCookies)} bytes per bad cookie, bounded by the caches below). Distinct valid sessions fill the session cache, whose bound is in the table.`,
+      `Node in-process: the heap after full collections was ${(m.heapBeforeBytes / 1e6).toFixed(1)} MB before and ${(m.heapAfterBytes / 1e6).toFixed(1)} MB after ${m.badCookies} requests that each carried a session cookie of its own that opens nothing (${m.heapAfterBytes > m.heapBeforeBytes ? `${round((m.heapAfterBytes - m.heapBeforeBytes) / m.badCookies)} bytes per bad cookie, bounded by the caches below` : 'no growth: a cookie that opens nothing leaves nothing behind'}). Distinct valid sessions fill the session cache, whose bound is in the table.`,
     );
     out.push('');
   }
