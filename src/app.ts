@@ -1,6 +1,8 @@
+// hono/tiny (PatternRouter): the routes are few and static; the default RegExpRouter adds 2.5 KB gzipped
+// to the bundle for no per-request difference measurable here (bench/RESULTS.md, "Bundle").
+import { Hono } from 'hono/tiny';
 import type { Env } from './env';
 import { GatewayError } from './http/errors';
-import { Router } from './http/router';
 import { errorResponse } from './http/respond';
 import { rateLimiterOf, takeRate } from './http/rate-limit';
 import { metricsOf, writeMetrics } from './http/metrics';
@@ -22,9 +24,9 @@ import { WELL_KNOWN } from './oidc/resource-metadata';
 type AppEnv = { Bindings: Env; Variables: { ctx: RequestContext } };
 
 /** Wiring only: which handler answers which path. The handlers hold the logic. */
-export const app = new Router<AppEnv>();
+export const app = new Hono<AppEnv>();
 
-// METRICS (optional): one data point per request, written after the response whatever it was. The router
+// METRICS (optional): one data point per request, written after the response whatever it was. Hono
 // turns a thrown error into the response (onError) before `next()` returns here, so refusals and
 // failures pass this point too, with the error in `c.error`. Without the binding: nothing at all.
 app.use('*', async (c, next) => {

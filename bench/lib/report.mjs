@@ -295,7 +295,7 @@ export function renderMarkdown(r) {
   out.push('');
   out.push(
     'Before this round (issue 18, same metafile method, commit 0ffa3ef): oauth4webapi 35.9 KiB, jose 27.5 KiB, hono 19.8 KiB, valibot 8.4 KiB minified; the whole bundle 269 KiB minified, 89.1 KiB gzip -9 (63.8 KiB on the morning of 2026-11-23, before the day\'s features). ' +
-      'hono is gone: app.ts routes a dozen static paths with src/http/router.ts (the Hono API subset it used, ~1.5 KiB; dispatch 1.5 µs against Hono\'s 2.3 µs in Node); oauth4webapi, jose and valibot are unchanged: ' +
+      'hono is now `hono/tiny` (PatternRouter: no per-request difference measurable; a hand-written router for the dozen static routes would save ~4.6 KiB gzipped and ~0.8 µs of dispatch, not enough to leave the chosen framework); oauth4webapi, jose and valibot are unchanged: ' +
       'jose verifies the JWTs oauth4webapi does not (logout tokens, access tokens, DPoP proofs, security events) and signs X-User-Jwt, so neither can serve both without the gateway hand-rolling JOSE or OAuth code. ' +
       'The gateway\'s own code (src/) is the larger part, and alone is above the 50 KiB target: see the what-ifs.',
   );
@@ -322,7 +322,7 @@ function remainingMicroseconds(r) {
     '',
     "- **Building the upstream request's headers** (`upstreamHeaders`, src/proxy/headers.ts) is the largest part: copying the client's ~16 headers, reading each name, deleting the spoofable ones, setting 5 X-Forwarded-* and the X-User headers — about 11 µs in Node (undici validates every header call in JavaScript) and 15–18 µs in workerd (every call crosses into C++). The runtime then copies them again into the upstream Request. Two alternatives were measured and rejected: building a plain array of pairs is cheaper in Node but costs ~60 µs more in workerd (its array-to-Headers conversion is slow), and making the upstream Request first and editing its headers costs Node a second Request (an AbortSignal each).",
     '- **The per-request timer for UPSTREAM_TIMEOUT** (setTimeout + clearTimeout, ~2 µs in workerd). It used to follow an AbortSignal into the fetch, which cost Node ~8 µs per request (Node 22; ~25 µs in Node 20); it now races the fetch.',
-    '- **Routing, context and the rule**: dispatch with two middlewares (~1.5 µs, src/http/router.ts), `createContext` (URL parse, cookie parse, config lookup: ~3 µs in workerd), `judgeUrl` (~1.5 µs: normalization and one reading for a plain path), the session cache hit and revocation check (~1 µs), `new URL` for the public and upstream URLs (~2 µs).',
+    '- **Routing, context and the rule**: Hono dispatch with two middlewares (~2 µs), `createContext` (URL parse, cookie parse, config lookup: ~3 µs in workerd), `judgeUrl` (~1.5 µs: normalization and one reading for a plain path), the session cache hit and revocation check (~1 µs), `new URL` for the public and upstream URLs (~2 µs).',
     '- What is *not* in it: no crypto (the decrypted session is cached per isolate, the X-User headers per session), no KV read, no IdP call.',
     '',
     'The 15 µs Node target would need the header copy gone, which the strip list (identity headers of other front ends, forwarding and client-address headers, URL overrides, hop-by-hop, `_` spellings) does not allow without weakening it.',
