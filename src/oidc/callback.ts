@@ -96,7 +96,10 @@ async function redeemCode(provider: Provider, config: Config, params: URLSearchP
     throw tokenError(error, tx);
   }
   const idToken = tokens.id_token!;
-  const idClaims = await verifyIdToken(provider, config, idToken, { nonce: tx.nonce, now, fromTokenEndpoint: true });
+  // The token came after the round trip to the IdP: judge its `iat` by the clock now, not the request's
+  // start (with CLOCK_SKEW = 0 an IdP answering in the next second was refused as "iat in the future").
+  const answeredAt = Math.max(now, Math.floor(Date.now() / 1000));
+  const idClaims = await verifyIdToken(provider, config, idToken, { nonce: tx.nonce, now: answeredAt, fromTokenEndpoint: true });
   return dpop ? { idToken, idClaims, tokens, dpop } : { idToken, idClaims, tokens };
 }
 

@@ -88,7 +88,8 @@ export async function refreshSession(provider: Provider, config: Config, session
   if (tokens.id_token) {
     try {
       // Straight from the token endpoint: an unknown `kid` (the IdP just rotated its keys) re-reads the JWKS at once.
-      idClaims = await verifyIdToken(provider, config, tokens.id_token, { now, fromTokenEndpoint: true });
+      // Judged by the clock after the IdP answered (as at sign-in, oidc/callback.ts), not the request's start.
+      idClaims = await verifyIdToken(provider, config, tokens.id_token, { now: Math.max(now, Math.floor(Date.now() / 1000)), fromTokenEndpoint: true });
     } catch (error) {
       const gatewayError = error as GatewayError;
       // The keys could not be read (JWKS down, slow, 5xx or garbage: oidc/jwks.ts) — the IdP's outage, not a
