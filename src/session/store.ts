@@ -97,8 +97,14 @@ async function sessionKey(serverSecret: Uint8Array, handle: SessionHandle): Prom
   return deriveKey(ikm, new Uint8Array(0), `edgegate/session/v1/${handle.id}`);
 }
 
-/** Bounds the isolate cache: at ~2 KB a session, 1000 entries stay far below an isolate's 128 MB. */
+/** Bounds the isolate cache by count: sessions are ~2 KB sealed, so 1000 entries hold ~2 MB. */
 const CACHE_MAX_ENTRIES = 1000;
+/**
+ * …and by size: a session larger than this (sealed; an IdP's claims are not capped) is not kept
+ * decrypted, it is read from KV each time. So the cache holds at most 1000 × 16 KiB ≈ 16 MB of
+ * sessions whatever the IdP sends, well inside an isolate's 128 MB.
+ */
+const CACHE_MAX_ENTRY_BYTES = 16 * 1024;
 
 interface CacheEntry {
   secret: string;
@@ -116,6 +122,8 @@ export class KvSessionStore implements SessionStore {
    * (refresh, touch, logout) update it at once; changes made elsewhere are seen after `cacheTtl`.
    */
   private readonly cache = new Map<string, CacheEntry>();
+  /** Sealed sizes of sessions just read or written, for the cache's size bound (`remember`). */
+  private readonly sizes = new WeakMap<Session, number>();
   /**
    * Sessions this isolate ended, until their tombstone expires: KV may still serve this isolate the old
    * value for a while (its read cache), but this isolate knows better at once.
@@ -166,7 +174,9 @@ export class KvSessionStore implements SessionStore {
       throw storeError(error, 'read');
     }
     if (sealed === null || tombstone !== null) return null;
-    return this.unseal(handle, sealed);
+    const session = await this.unseal(handle, sealed);
+    if (session) this.sizes.set(session, sealed.length);
+    return session;
   }
 
   async ended(id: string): Promise<boolean> {
@@ -223,6 +233,7 @@ export class KvSessionStore implements SessionStore {
   async write(handle: SessionHandle, session: Session, idleTtl: number, now: number): Promise<string> {
     const sealed = await this.seal(handle, session);
     await this.writeSealed(handle.id, sealed, sessionTtl(session, idleTtl, now));
+    this.sizes.set(session, sealed.length);
     this.remember(handle, session);
     return sealed;
   }
@@ -254,6 +265,9 @@ export class KvSessionStore implements SessionStore {
   private remember(handle: SessionHandle, session: Session): void {
     if (this.cacheTtl <= 0) return;
     this.cache.delete(handle.id);
+    // A session handed on by the coordinator was not sealed here: its JSON length stands in (sealed ≈ 4/3 of it).
+    const size = this.sizes.get(session) ?? Math.ceil((JSON.stringify(session).length * 4) / 3);
+    if (size > CACHE_MAX_ENTRY_BYTES) return;
     if (this.cache.size >= CACHE_MAX_ENTRIES) {
       // Maps iterate in insertion order, so the first key is the least recently stored.
       const oldest = this.cache.keys().next().value;

@@ -76,4 +76,18 @@ describe('isolate session cache', () => {
     for (let i = 0; i < 1100; i++) await store.save(store.newHandle(), { ...session }, 3600, now);
     expect(store.cachedSessions).toBe(1000);
   });
+
+  it('does not keep a session larger than 16 KiB decrypted (an IdP’s claims are not capped): it is read from KV each time', async () => {
+    const { KvSessionStore } = await import('../../src/session/store');
+    const store = new KvSessionStore(kv, [new TextEncoder().encode('x'.repeat(40))], 60);
+    const now = Math.floor(Date.now() / 1000);
+    const base = { v: 1, sub: 's', idToken: 'x', accessToken: undefined, refreshToken: undefined, accessTokenExpiresAt: undefined, sid: undefined, createdAt: now, lastSeenAt: now, expiresAt: now + 3600 } as const;
+    const small = store.newHandle();
+    await store.create(small, { ...base, claims: { groups: ['a'] } }, 3600, now);
+    const large = store.newHandle();
+    await store.create(large, { ...base, claims: { groups: Array.from({ length: 2000 }, (_, i) => `group-number-${i}`) } }, 3600, now);
+    expect(store.cachedSessions, 'only the small one').toBe(1);
+    expect((await store.load(large))!.claims['groups']).toHaveLength(2000);
+    expect(store.cachedSessions, 'still only the small one after reading the large one').toBe(1);
+  });
 });
