@@ -8,15 +8,15 @@
 // and the check is its only I/O. Rounds rotate between variants; reported: workerd CPU per request
 // (/proc; the Durable Object runs in the same process, so its side is included), latency with one
 // connection, throughput with eight. docs/sessions.md "Revocation: what a check costs" quotes this.
-import { fork } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 
 import { WORKERD_BUILD } from './lib/build.mjs';
+import { scratchDir, startStubUpstream, withCleanups } from './lib/harness.mjs';
 import { closedLoop } from './lib/load.mjs';
 import { cpuMicros, workerdPids } from './lib/procstat.mjs';
 import { freePort } from './lib/runtime.mjs';
@@ -31,17 +31,12 @@ const CLIENT_ID = 'edgegate-cost';
 const CLIENT_SECRET = 'edgegate-cost-client-secret-not-a-secret-0123';
 const SESSION_SECRET = 'ZWRnZWdhdGUtY29zdC1vbmx5LW5vdC1hLXNlY3JldCE';
 
-const cleanups = [];
-try {
-  await main();
-} finally {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-}
+await withCleanups(main);
 
-async function main() {
+/** @param {(() => Promise<unknown>)[]} cleanups */
+async function main(cleanups) {
   console.log(`load average at start: ${loadavg()[0].toFixed(2)}`);
-  const work = await mkdtemp(join(tmpdir(), 'edgegate-cost-'));
-  cleanups.push(() => rm(work, { recursive: true, force: true }));
+  const work = await scratchDir('edgegate-cost-', cleanups);
   const bundle = (name, windowMs) =>
     build({
       entryPoints: [join(ROOT, 'src/index.ts')],
@@ -54,9 +49,7 @@ async function main() {
   await bundle('shipped.mjs');
   await bundle('per-request.mjs', 0);
 
-  const upstream = fork(join(ROOT, 'bench/lib/upstream.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  cleanups.push(async () => void upstream.kill('SIGTERM'));
-  const upstreamPort = await new Promise((resolve) => upstream.once('message', (m) => resolve(m.port)));
+  const upstreamPort = await startStubUpstream(cleanups);
 
   const ports = [await freePort(), await freePort(), await freePort()];
   const origins = ports.map((port) => `http://127.0.0.1:${port}`);

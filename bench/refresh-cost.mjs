@@ -8,15 +8,14 @@
 // refreshes (median and p90 of ROUNDS), of a steady request for comparison, and the IdP's token
 // requests per refresh (1 = no second redemption). Durable Object calls per refresh are counted by
 // test/coordinator/calls.test.ts (1). docs/sessions.md "One refresh per session across the edge" quotes this.
-import { fork } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 
 import { WORKERD_BUILD } from './lib/build.mjs';
+import { scratchDir, startStubUpstream, withCleanups } from './lib/harness.mjs';
 import { freePort } from './lib/runtime.mjs';
 import { signIn } from './lib/signin.mjs';
 import { round } from './lib/stats.mjs';
@@ -29,22 +28,15 @@ const CLIENT_SECRET = 'edgegate-refresh-cost-secret-not-a-secret-01';
 const SESSION_SECRET = 'ZWRnZWdhdGUtcmVmcmVzaC1jb3N0LW9ubHktbm90LWE';
 const TOKEN_TTL_S = 4;
 
-const cleanups = [];
-try {
-  await main();
-} finally {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-}
+await withCleanups(main);
 
-async function main() {
+/** @param {(() => Promise<unknown>)[]} cleanups */
+async function main(cleanups) {
   console.log(`load average at start: ${loadavg()[0].toFixed(2)}`);
-  const work = await mkdtemp(join(tmpdir(), 'edgegate-refresh-cost-'));
-  cleanups.push(() => rm(work, { recursive: true, force: true }));
+  const work = await scratchDir('edgegate-refresh-cost-', cleanups);
   await build({ entryPoints: [join(ROOT, 'src/index.ts')], outfile: join(work, 'gateway.mjs'), absWorkingDir: ROOT, ...WORKERD_BUILD, minify: true });
 
-  const upstream = fork(join(ROOT, 'bench/lib/upstream.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  cleanups.push(async () => void upstream.kill('SIGTERM'));
-  const upstreamPort = await new Promise((resolve) => upstream.once('message', (m) => resolve(m.port)));
+  const upstreamPort = await startStubUpstream(cleanups);
 
   const ports = [await freePort(), await freePort()];
   const origins = ports.map((port) => `http://127.0.0.1:${port}`);

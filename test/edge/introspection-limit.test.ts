@@ -7,26 +7,12 @@
 import { describe, expect, inject, it } from 'vitest';
 import { API_RESOURCE } from '../setup/constants';
 import { bearer, refusal, userTokens, withRoutes } from '../routes/helpers';
+import { limiter } from '../support/rate-limiter';
 
 const apiIdp = inject('idpIssuerApi');
 const OPAQUE = `${API_RESOURCE}/opaque`;
 const ROUTES = [{ path: '/api/**', auth: 'api' }];
 
-function limiter(limit: number) {
-  const counts = new Map<string, number>();
-  const keys: string[] = [];
-  return {
-    keys,
-    binding: {
-      async limit({ key }: { key: string }) {
-        keys.push(key);
-        const n = (counts.get(key) ?? 0) + 1;
-        counts.set(key, n);
-        return { success: n <= limit };
-      },
-    },
-  };
-}
 
 const atApiIdp = (overrides: Record<string, unknown> = {}) => withRoutes(ROUTES, { OIDC_ISSUER: apiIdp, API_AUDIENCE: API_RESOURCE, ...overrides });
 const randomToken = () => Array.from(crypto.getRandomValues(new Uint8Array(24)), (b) => b.toString(16).padStart(2, '0')).join('');

@@ -5,22 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { baseEnv, gateway } from '../support/gateway';
 import { captureLogs } from '../support/logs';
+import { limiter } from '../support/rate-limiter';
 
-function limiter(limit = 3) {
-  const counts = new Map<string, number>();
-  const keys: string[] = [];
-  return {
-    keys,
-    binding: {
-      async limit({ key }: { key: string }) {
-        keys.push(key);
-        const n = (counts.get(key) ?? 0) + 1;
-        counts.set(key, n);
-        return { success: n <= limit };
-      },
-    },
-  };
-}
 
 const HTML = { accept: 'text/html' };
 
