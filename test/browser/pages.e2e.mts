@@ -7,33 +7,13 @@
 // Runs in Node (vitest.browser.config.ts); skipped without Chromium at /usr/bin/chromium except under
 // CI=true, as test/browser/signin.e2e.mts.
 
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
+import { CHROMIUM, CHROMIUM_ARGS, haveChromium, inCi, resultsDir } from './chromium.mts';
 import { startStack, type Stack } from './stack.mts';
-
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  // Hermetic, as in signin.e2e.mts: nothing but localhost resolves.
-  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
-];
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const resultsDir = join(root, 'test-results', 'browser');
-const inCi = process.env['CI'] === 'true' || process.env['CI'] === '1';
-const haveChromium = existsSync(CHROMIUM);
 
 const BRAND = {
   BRAND_NAME: 'Acme <Intranet>',

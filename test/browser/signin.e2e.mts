@@ -6,34 +6,13 @@
 // is skipped with a message, except under CI=true, where it fails: CI must run it (.ci/run installs
 // Chromium). A screenshot of the signed-in page goes to test-results/browser/signed-in.png.
 
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
+import { CHROMIUM, CHROMIUM_ARGS, haveChromium, inCi, resultsDir } from './chromium.mts';
 import { startStack, type Stack } from './stack.mts';
-
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  // Hermetic: no name resolves except localhost, so nothing leaves the machine (the IdP's stock
-  // login page @imports a web font from fonts.googleapis.com; it fails at once instead of hanging).
-  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
-];
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const resultsDir = join(root, 'test-results', 'browser');
-const inCi = process.env['CI'] === 'true' || process.env['CI'] === '1';
-const haveChromium = existsSync(CHROMIUM);
 
 if (!haveChromium && !inCi) {
   console.warn(
