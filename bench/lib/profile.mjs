@@ -3,7 +3,7 @@
 // minified, and esbuild marks each module's code with a `// path/to/module.ts` comment line, so a
 // sample's bundle line number tells the module it belongs to.
 
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 
 /**
  * @param {string} bundlePath
@@ -87,6 +87,8 @@ export async function profileWorker({ inspectorPort, worker, bundlePath, workloa
     await send('Profiler.start');
     await workload();
     const { profile } = /** @type {{ profile: any }} */ (await send('Profiler.stop'));
+    // The raw profile too, for a closer look (Chrome DevTools or a script): BENCH_PROFILE_RAW=<file>.
+    if (process.env.BENCH_PROFILE_RAW) await writeFile(process.env.BENCH_PROFILE_RAW, JSON.stringify(profile));
     return summarizeProfile(profile, await moduleLocator(bundlePath));
   } finally {
     ws.close();

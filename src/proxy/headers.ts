@@ -83,12 +83,22 @@ function canonical(name: string): string {
   return name.toLowerCase().replace(/_/g, '-');
 }
 
+/** Every exact name the gateway removes from a client's request, whatever the request. */
+const ALWAYS_STRIPPED: ReadonlySet<string> = new Set([...IDENTITY_EXACT, ...GATEWAY_SET, ...URL_OVERRIDE, ...HOP_BY_HOP]);
+
 export function isIdentityHeader(name: string, extra: ReadonlySet<string> = EMPTY): boolean {
   return isIdentityCanonical(canonical(name), extra);
 }
 
 function isIdentityCanonical(n: string, extra: ReadonlySet<string> = EMPTY): boolean {
   if (IDENTITY_EXACT.has(n) || extra.has(n)) return true;
+  return hasIdentityPrefix(n);
+}
+
+function hasIdentityPrefix(n: string): boolean {
+  // Every prefix starts with "x" or "o": most names are settled by their first letter.
+  const first = n.charCodeAt(0);
+  if (first !== 0x78 /* x */ && first !== 0x6f /* o */) return false;
   for (const prefix of IDENTITY_PREFIXES) if (n.startsWith(prefix)) return true;
   return false;
 }
@@ -106,50 +116,76 @@ export interface ForwardContext {
   dropAuthorization?: boolean;
 }
 
-/** Builds the headers the upstream receives: client headers minus everything spoofable, plus ours. */
+/** Whether a client header, by its canonical name (lower case, `_` as `-`), never reaches the upstream. */
+function stripped(n: string, ctx: ForwardContext): boolean {
+  return ALWAYS_STRIPPED.has(n) || hasIdentityPrefix(n) || (ctx.alsoStrip?.has(n) ?? false) || (n === 'authorization' && ctx.dropAuthorization === true);
+}
+
+/**
+ * Builds the headers the upstream receives: client headers minus everything spoofable, plus ours.
+ *
+ * Cost (bench/RESULTS.md, "Where the remaining microseconds go"): in workerd every Headers call crosses
+ * into native code, so the whole set is copied in one call and only the few names to drop are deleted;
+ * the names come from one walk (names from a `Headers` iterator are already lower case, Fetch standard
+ * "sort and combine"). What the gateway adds is appended, not set: each of those names was
+ * removed by the walk (or never sent), and `set` costs a search of the list that `append` does not.
+ */
 export function upstreamHeaders(incoming: Headers, ctx: ForwardContext): Headers {
-  // Copy everything, then delete what must not pass: in workerd each header call crosses into
-  // native code, and a request usually has many headers to keep and few to drop (bench/RESULTS.md).
   const headers = new Headers(incoming);
   const connection = incoming.get('connection');
   const connectionListed = connection ? new Set(connection.split(',').map((t) => canonical(t.trim())).filter(Boolean)) : EMPTY;
-  const isWebSocket = incoming.get('upgrade')?.toLowerCase() === 'websocket';
+  let isWebSocket = false;
+  // keys(), not entries(): the cheapest walk in workerd (no [name, value] array per header).
   for (const name of incoming.keys()) {
-    const n = canonical(name);
+    const n = name.includes('_') ? name.replace(/_/g, '-') : name;
     if (n === 'cookie') {
       const kept = stripGatewayCookies(incoming.get(name)!);
       if (kept) headers.set('cookie', kept);
       else headers.delete('cookie');
     } else if (
-      isIdentityCanonical(n, ctx.alsoStrip) ||
-      GATEWAY_SET.has(n) ||
-      URL_OVERRIDE.has(n) ||
-      HOP_BY_HOP.has(n) ||
+      stripped(n, ctx) ||
       connectionListed.has(n) ||
-      (n === 'authorization' && ctx.dropAuthorization) ||
       // A method override spelt with `_` reaches CGI-style origins as the real thing, but the rules
       // judged only the `-` spelling (policy/readings.ts): not passed on.
-      (name.includes('_') && METHOD_OVERRIDE_HEADERS.has(n))
+      (n !== name && METHOD_OVERRIDE_HEADERS.has(n))
     ) {
+      if (name === 'upgrade') isWebSocket = incoming.get(name)!.toLowerCase() === 'websocket';
       headers.delete(name);
     }
   }
-  if (isWebSocket) headers.set('upgrade', 'websocket');
+  if (isWebSocket) headers.append('upgrade', 'websocket');
 
-  const scheme = ctx.publicUrl.protocol.replace(':', '');
-  headers.set('x-forwarded-host', ctx.publicUrl.host);
-  headers.set('x-forwarded-proto', scheme);
-  headers.set('x-forwarded-scheme', scheme);
-  headers.set('x-forwarded-ssl', scheme === 'https' ? 'on' : 'off');
-  headers.set('x-forwarded-port', ctx.publicUrl.port || (scheme === 'https' ? '443' : '80'));
+  const scheme = ctx.publicUrl.protocol === 'https:' ? 'https' : ctx.publicUrl.protocol.replace(':', '');
+  headers.append('x-forwarded-host', ctx.publicUrl.host);
+  headers.append('x-forwarded-proto', scheme);
+  headers.append('x-forwarded-scheme', scheme);
+  headers.append('x-forwarded-ssl', scheme === 'https' ? 'on' : 'off');
+  headers.append('x-forwarded-port', ctx.publicUrl.port || (scheme === 'https' ? '443' : '80'));
   if (ctx.clientIp) {
-    headers.set('x-forwarded-for', ctx.clientIp);
-    headers.set('x-real-ip', ctx.clientIp);
-    headers.set('true-client-ip', ctx.clientIp);
+    headers.append('x-forwarded-for', ctx.clientIp);
+    headers.append('x-real-ip', ctx.clientIp);
+    headers.append('true-client-ip', ctx.clientIp);
   }
 
-  for (const [name, value] of ctx.identityHeaders) headers.set(name, value);
+  // Identity names are stripped from the client's headers above, so appending cannot leave a
+  // client's value beside ours. A name that was not stripped, that the lines above set, or that an
+  // earlier identity header used (a CLAIM_HEADERS name can be any unreserved one) is set instead:
+  // the last value wins, as it always has.
+  const identity = ctx.identityHeaders;
+  for (let i = 0; i < identity.length; i++) {
+    const [name, value] = identity[i]!;
+    if (stripped(name, ctx) && !SET_ABOVE.has(name) && !usedBefore(identity, i, name)) headers.append(name, value);
+    else headers.set(name, value);
+  }
   return headers;
+}
+
+/** The names `upstreamHeaders` writes before the identity headers. */
+const SET_ABOVE: ReadonlySet<string> = new Set(['cookie', 'upgrade', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-scheme', 'x-forwarded-ssl', 'x-forwarded-port', 'x-forwarded-for', 'x-real-ip', 'true-client-ip']);
+
+function usedBefore(pairs: readonly (readonly [string, string])[], end: number, name: string): boolean {
+  for (let i = 0; i < end; i++) if (pairs[i]![0] === name) return true;
+  return false;
 }
 
 /**

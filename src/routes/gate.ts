@@ -104,8 +104,8 @@ async function gate(ctx: RequestContext, path: string, rule: RouteRule): Promise
     case 'forward': {
       ctx.metrics.outcome = 'forward';
       if (current && verdict.principal) touchIfDue(ctx, current);
-      const publicUrl = new URL(ctx.url.href);
-      publicUrl.pathname = path;
+      // The URL the client used, with the judged path; most requests' path needs no new URL.
+      const publicUrl = path === ctx.url.pathname ? ctx.url : withPath(ctx.url, path);
       const upstream = rule.upstream ?? ctx.config.upstream;
       const response = await forward(
         ctx.request,
@@ -166,6 +166,12 @@ function socketWatch(ctx: RequestContext, current: Current | null, bearer: Princ
   if (current) return (end) => watchSession(ctx, current, end);
   const exp = bearer?.claims['exp'];
   return typeof exp === 'number' ? (end) => watchUntil(exp, end) : undefined;
+}
+
+function withPath(url: URL, path: string): URL {
+  const copy = new URL(url.href);
+  copy.pathname = path;
+  return copy;
 }
 
 function anonymous(error: unknown): null {

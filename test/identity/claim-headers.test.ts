@@ -39,6 +39,14 @@ describe('CLAIM_HEADERS', () => {
     expect(echo.rawHeaders.join('\n').toLowerCase()).not.toContain('finance');
   });
 
+  it("replaces a client's value of a mapped header with the IdP's: exactly one value upstream", async () => {
+    const gw = await scriptedUser({ department: 'eng' }, { CLAIM_HEADERS: { department: 'Dept-Code' } });
+    const echo = await upstreamSees(gw, '/', { headers: { ...NAVIGATE, 'dept-code': 'finance', 'x-user': 'mallory' } });
+    expect(header(echo, 'dept-code')).toBe('eng');
+    expect(header(echo, 'x-user')).toBe('dana');
+    expect(echo.rawHeaders.filter((h) => h.toLowerCase() === 'dept-code')).toHaveLength(1);
+  });
+
   it('leaves out values with CR/LF, control characters or whitespace at an edge, and logs which', async () => {
     const warn = vi.spyOn(console, 'warn');
     const gw = await scriptedUser(
