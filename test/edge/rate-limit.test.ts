@@ -34,6 +34,7 @@ describe('with RATE_LIMITER', () => {
   it('callback, logout channels and the SSF receiver are limited too; programs get JSON', async () => {
     for (const [path, method, scope] of [
       ['/_auth/callback?code=x&state=y', 'GET', 'callback'],
+      ['/_auth/callback/corp?code=x&state=y', 'GET', 'callback'],
       ['/_auth/backchannel-logout', 'POST', 'logout'],
       ['/_auth/frontchannel-logout', 'GET', 'logout'],
       ['/_auth/ssf', 'POST', 'ssf'],
@@ -69,6 +70,9 @@ describe('with RATE_LIMITER', () => {
     const gw = gateway({ RATE_LIMITER: binding });
     const res = await gw.fetch('/some/page', { headers: HTML, cookies: false });
     expect(res.status).toBe(302);
+    // Gateway endpoints that need a session or serve public keys are not limited either.
+    expect((await gw.fetch('/_auth/jwks', { cookies: false })).status).not.toBe(429);
+    expect((await gw.fetch('/_auth/userinfo', { headers: { accept: 'application/json' }, cookies: false })).status).toBe(401);
     expect(keys).toEqual([]);
   });
 });
