@@ -83,6 +83,15 @@ export function networkFacts(connectingIp: string | null, cf: unknown): NetworkF
 }
 
 /**
+ * Whether any condition of the policy is on the network: only then are the request's network facts
+ * read (`request.cf` is parsed on first access in workerd; most rules never need it).
+ */
+export function usesNetwork(policy: Policy): boolean {
+  const on = (conditions: Conditions | undefined) => conditions !== undefined && (conditions.ips !== undefined || conditions.countries !== undefined || conditions.asns !== undefined);
+  return on(policy.allow) || on(policy.deny) || (policy.allow_any?.some(on) ?? false);
+}
+
+/**
  * The network part of `deny`, judged before anyone is asked to sign in: a refused network gets a
  * 403 at once (also on public rules and for CORS preflights), not a sign-in it cannot use.
  */

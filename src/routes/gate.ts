@@ -5,7 +5,7 @@ import { log } from '../http/log';
 import { takeRate } from '../http/rate-limit';
 import { judgeUrl } from '../policy/readings';
 import { decide, type Principal, type StepUp } from '../policy/decide';
-import { networkFacts } from '../policy/conditions';
+import { networkFacts, usesNetwork } from '../policy/conditions';
 import type { RouteRule } from '../policy/rules';
 import { invalidToken } from '../oidc/access-token';
 import { verifyBearerAtIdps } from '../oidc/bearer-idps';
@@ -96,10 +96,19 @@ async function gate(ctx: RequestContext, path: string, rule: RouteRule): Promise
     }
   }
 
-  const navigation = (method === 'GET' || method === 'HEAD') && !wantsJson(ctx.request) && rule.auth !== 'api';
-  // Only CF-Connecting-IP and request.cf: X-Forwarded-For, True-Client-IP & co. are the client's to write.
-  const network = networkFacts(headers.get('cf-connecting-ip'), ctx.request.cf);
-  const verdict = decide(rule, principal, { preflight, navigation, network }, ctx.now, ctx.config.clockSkew, (principal && withIdp(ctx.config, principal.idp)) || ctx.config);
+  const connectingIp = headers.get('cf-connecting-ip');
+  const request = ctx.request;
+  const facts = {
+    preflight,
+    // Read only when the verdict depends on it (no principal, a step-up, a rule for other IdPs).
+    get navigation() {
+      return (method === 'GET' || method === 'HEAD') && !wantsJson(request) && rule.auth !== 'api';
+    },
+    // Only CF-Connecting-IP and request.cf: X-Forwarded-For, True-Client-IP & co. are the client's to write.
+    // Read only for a rule with a network condition; on others no condition reads them.
+    ...(usesNetwork(rule) ? { network: networkFacts(connectingIp, request.cf) } : {}),
+  };
+  const verdict = decide(rule, principal, facts, ctx.now, ctx.config.clockSkew, (principal && withIdp(ctx.config, principal.idp)) || ctx.config);
   switch (verdict.action) {
     case 'forward': {
       ctx.metrics.outcome = 'forward';
@@ -112,7 +121,7 @@ async function gate(ctx: RequestContext, path: string, rule: RouteRule): Promise
         upstream,
         {
           publicUrl,
-          clientIp: headers.get('cf-connecting-ip'),
+          clientIp: connectingIp,
           identityHeaders: await forwardedIdentity(ctx, rule, verdict.principal, verdict.principal ? current : null, bearer, publicUrl, upstream),
           // A DPoP proof the gateway consumed is for this URL, not the upstream's: not passed on either.
           alsoStrip: proofUsed ? new Set([...ctx.config.claimHeaderNames, 'dpop']) : ctx.config.claimHeaderNames,
