@@ -63,11 +63,18 @@ export function createContext(request: Request, env: Env, waitUntil: (p: Promise
  */
 function cookieMode(config: Config, url: URL): CookieMode {
   if (url.protocol === 'https:') return SECURE_MODE;
-  if (config.devAllowHttp && isLoopbackHost(url.hostname)) return DEV_HTTP_MODE;
+  if (config.devAllowHttp && isLoopback(url.hostname)) return DEV_HTTP_MODE;
   throw new GatewayError('https_required', 'This site is only available over HTTPS.', {
     detail: 'plain-HTTP request outside a loopback DEV_ALLOW_HTTP demo',
     status: 400,
   });
+}
+
+/** The last host asked about and the answer: a demo serves one host, so each request need not parse it again. */
+let lastHost: { hostname: string; loopback: boolean } | undefined;
+function isLoopback(hostname: string): boolean {
+  if (lastHost?.hostname !== hostname) lastHost = { hostname, loopback: isLoopbackHost(hostname) };
+  return lastHost.loopback;
 }
 
 export function redirectUri(ctx: RequestContext): string {

@@ -34,17 +34,10 @@ export async function forward(request: Request, upstream: URL | undefined, ctx: 
   };
   if (request.method !== 'GET' && request.method !== 'HEAD') init.body = request.body;
   if (ctx.identityHeaders.length > 0 && !ctx.edgeCache) init.cache = 'no-store';
-  let timer: number | undefined;
   let timedOut = false;
   const pending = fetch(target, init);
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      timedOut = true;
-      reject(new DOMException('upstream response headers timed out', 'TimeoutError'));
-    }, timeoutMs);
-  });
   try {
-    const response = withoutGatewaySetCookies(await Promise.race([pending, deadline]));
+    const response = withoutGatewaySetCookies(await headersWithin(pending, timeoutMs, () => (timedOut = true)));
     return isPreflight(request) ? preflightAnswer(response) : response;
   } catch (error) {
     if (timedOut) pending.then((late) => late.body?.cancel(), () => undefined);
@@ -57,9 +50,30 @@ export async function forward(request: Request, upstream: URL | undefined, ctx: 
         cause: error,
       },
     );
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
   }
+}
+
+/**
+ * The fetch's answer, or a TimeoutError after `ms`: one promise and one timer, cleared as soon as the
+ * fetch settles (cheaper per request than a Promise.race against a second promise).
+ */
+function headersWithin(pending: Promise<Response>, ms: number, onTimeout: () => void): Promise<Response> {
+  return new Promise<Response>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      onTimeout();
+      reject(new DOMException('upstream response headers timed out', 'TimeoutError'));
+    }, ms);
+    pending.then(
+      (response) => {
+        clearTimeout(timer);
+        resolve(response);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
 }
 
 /** A CORS preflight (Fetch standard, "CORS protocol"): OPTIONS with Origin and Access-Control-Request-Method. */
