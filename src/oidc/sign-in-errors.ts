@@ -13,12 +13,7 @@ import { idpResponseError } from './provider';
 export function rethrow(error: unknown, tx: Transaction): never {
   if (error instanceof GatewayError) throw error;
   if (error instanceof oauth.AuthorizationResponseError) throw authorizationError(error, tx);
-  const code = (error as { code?: string })?.code;
-  // A front-channel ID token that fails its checks is an ID-token problem, like one from the token endpoint.
-  if (code === oauth.JWT_CLAIM_COMPARISON || code === oauth.JWT_TIMESTAMP_CHECK || code === oauth.KEY_SELECTION || (code === oauth.INVALID_RESPONSE && /JWT|ID Token|c_hash/i.test((error as Error).message))) {
-    if (tx.max_age !== undefined && isStaleAuthTime(error)) throw staleAuthTime(tx);
-    throw idTokenError(error);
-  }
+  // Front-channel ID tokens fail as GatewayErrors already (oidc/front-channel.ts, id-token.ts).
   if (error instanceof TypeError || error instanceof oauth.UnsupportedOperationError || error instanceof oauth.OperationProcessingError) {
     throw new GatewayError('callback_invalid', 'The sign-in response was not valid for this sign-in. Please try again.', {
       detail: `authorization response rejected: ${(error as Error).message.slice(0, 200)}`,

@@ -31,6 +31,8 @@ interface FrontChannel {
   /** How c_hash is made: over the code with this hash (default SHA-256), or a literal value, or left out. */
   cHash?: 'SHA-256' | 'SHA-384' | 'SHA-512' | { literal: string } | null;
   sign?: 'RS256' | 'ES256' | 'wrong-key';
+  /** s_hash (FAPI 1) over the state, made with SHA-256. */
+  sHash?: boolean;
   /** Claims of the token endpoint's ID token. */
   tokenEndpointClaims?: Record<string, unknown>;
   dropIdToken?: boolean;
@@ -55,6 +57,7 @@ async function hybridAtTestIssuer(front: FrontChannel = {}) {
     iat: nowS(),
     exp: nowS() + 300,
     ...(cHash === null ? {} : { c_hash: typeof cHash === 'string' ? await leftHalfHash(code, cHash) : cHash.literal }),
+    ...(front.sHash ? { s_hash: await leftHalfHash(started.state) } : {}),
   };
   for (const [k, v] of Object.entries(front.claims ?? {})) {
     if (v === undefined) delete claims[k];
@@ -80,6 +83,11 @@ describe('hybrid flow: the front-channel ID token', () => {
     expect(res.status, await res.clone().text()).toBe(303);
   });
 
+  it('accepts one with the s_hash of the state', async () => {
+    const { res } = await hybridAtTestIssuer({ sHash: true });
+    expect(res.status, await res.clone().text()).toBe(303);
+  });
+
   const refused: [string, FrontChannel][] = [
     ['without c_hash', { cHash: null }],
     ['with the c_hash of another code', { cHash: { literal: 'AAAAAAAAAAAAAAAAAAAAAA' } }],
@@ -88,6 +96,9 @@ describe('hybrid flow: the front-channel ID token', () => {
     ['with another nonce', { claims: { nonce: 'not-this-sign-in' } }],
     ['without a nonce', { claims: { nonce: undefined } }],
     ['expired', { claims: { exp: nowS() - 3600, iat: nowS() - 7200 } }],
+    ['issued more than an hour ago, though not expired', { claims: { iat: nowS() - 3700 } }],
+    ['with the s_hash of another state', { claims: { s_hash: 'AAAAAAAAAAAAAAAAAAAAAA' } }],
+    ['with an auth_time that is not a number', { claims: { auth_time: 'yesterday' } }],
     ['for another client', { claims: { aud: 'someone-else' } }],
     ['from another issuer', { claims: { iss: 'https://evil.example' } }],
     ['signed by a key the issuer does not publish', { sign: 'wrong-key' }],
