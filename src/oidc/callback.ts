@@ -9,6 +9,7 @@ import { idTokenError, verifyIdToken } from './id-token';
 import { validateCodeIdToken, validateIdTokenOnly, type FrontChannelIdToken } from './front-channel';
 import { isStaleAuthTime, loginHref, rethrow, staleAuthTime, tokenError } from './sign-in-errors';
 import { checkIdpDpop, dpopHandle, newSessionKey, onceMoreOnNonce, requireBoundTokens, withProof } from './dpop-client';
+import { fetchUserInfo, needsUserInfo } from './userinfo';
 
 /** What a completed sign-in yields: the session's identity and token fields. */
 export type SignInResult = Pick<Session, 'sub' | 'claims' | 'idToken' | 'accessToken' | 'refreshToken' | 'accessTokenExpiresAt' | 'sid' | 'dpopKey'>;
@@ -127,32 +128,4 @@ async function finish(provider: Provider, config: Config, tx: Transaction, now: 
     sid: typeof idClaims['sid'] === 'string' ? idClaims['sid'] : undefined,
     ...(dpop ? { dpopKey: dpop.key } : {}),
   };
-}
-
-/** Only when the scopes asked for profile data the ID token does not carry (Core 5.4 lets IdPs put it in either). */
-export function needsUserInfo(scopes: string[], claims: Record<string, unknown>): boolean {
-  if (scopes.includes('email') && claims['email'] === undefined) return true;
-  if (scopes.includes('profile') && claims['name'] === undefined && claims['preferred_username'] === undefined) return true;
-  return false;
-}
-
-/** UserInfo (Core 5.3); with a DPoP-bound token, as `Authorization: DPoP` with a proof (RFC 9449 7). */
-export async function fetchUserInfo(provider: Provider, accessToken: string, sub: string, dpop?: oauth.DPoPHandle): Promise<Record<string, unknown>> {
-  const { as, client, httpOptions } = provider;
-  try {
-    return await onceMoreOnNonce(dpop, async () => {
-      const response = await oauth.userInfoRequest(as, client, accessToken, withProof(provider, dpop));
-      const signed = response.headers.get('content-type')?.startsWith('application/jwt') ?? false;
-      // Core 5.3.2: the `sub` must equal the ID token's, or the answer is about someone else.
-      const claims = await oauth.processUserInfoResponse(as, client, sub, response);
-      if (signed) await oauth.validateApplicationLevelSignature(as, response, httpOptions);
-      return claims as Record<string, unknown>;
-    });
-  } catch (error) {
-    if (error instanceof GatewayError) throw error;
-    throw new GatewayError('userinfo_invalid', 'The identity provider’s user information could not be verified.', {
-      detail: `UserInfo rejected: ${(error as { code?: string }).code ?? ''} ${(error as Error).message?.slice(0, 200)}`,
-      cause: error,
-    });
-  }
 }

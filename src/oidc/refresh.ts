@@ -2,7 +2,7 @@ import * as oauth from 'oauth4webapi';
 import type { Config } from '../config';
 import { GatewayError } from '../http/errors';
 import { identityClaims, tokenExpiry, unverifiedClaims, type Session } from '../session/model';
-import { needsUserInfo } from './callback';
+import { fetchUserInfo, needsUserInfo } from './userinfo';
 import { verifyIdToken } from './id-token';
 import { idpResponseError, type Provider } from './provider';
 import { dpopHandle, onceMoreOnNonce, requireBoundTokens, withProof } from './dpop-client';
@@ -193,21 +193,13 @@ function sameAudience(a: unknown, b: unknown): boolean {
   return x.length === y.length && x.every((value, i) => value === y[i]);
 }
 
+/** UserInfo after a refresh: the subject is compared by the caller, a different one ends the session rather than failing a read. */
 async function readUserInfo(provider: Provider, accessToken: string, dpop: oauth.DPoPHandle | undefined): Promise<{ claims: Record<string, unknown> } | { detail: string }> {
-  const { as, client, httpOptions } = provider;
   try {
-    return await onceMoreOnNonce(dpop, async () => {
-      const response = await oauth.userInfoRequest(as, client, accessToken, withProof(provider, dpop));
-      const signed = response.headers.get('content-type')?.startsWith('application/jwt') ?? false;
-      // The subject is compared by the caller: a different one ends the session rather than failing a read.
-      const claims = await oauth.processUserInfoResponse(as, client, oauth.skipSubjectCheck, response);
-      if (signed) await oauth.validateApplicationLevelSignature(as, response, httpOptions);
-      return { claims: claims as Record<string, unknown> };
-    });
+    return { claims: await fetchUserInfo(provider, accessToken, oauth.skipSubjectCheck, dpop) };
   } catch (error) {
-    const code = error instanceof GatewayError ? error.code : ((error as { code?: string }).code ?? 'error');
-    const message = error instanceof GatewayError ? (error.detail ?? error.message) : error instanceof Error ? error.message : String(error);
-    return { detail: `${code}: ${message.slice(0, 200)}` };
+    const { code, detail, message } = error as GatewayError;
+    return { detail: `${code}: ${(detail ?? message).slice(0, 200)}` };
   }
 }
 

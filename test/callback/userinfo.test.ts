@@ -2,7 +2,7 @@
 // refused when it describes another subject (5.3.2), and merged into what the upstream receives.
 import { describe, expect, inject, it } from 'vitest';
 import type { EchoBody } from '../setup/protocol';
-import { signInWithScript } from '../support/flows';
+import { createTestIssuer, signInWithScript } from '../support/flows';
 import { gateway, type Gateway } from '../support/gateway';
 import { expectRefused } from '../support/assertions';
 
@@ -72,5 +72,43 @@ describe('UserInfo at sign-in', () => {
     expect((await issuerRequests(before)).map((r) => r.path)).not.toContain('/userinfo');
     const echo = (await (await gw.fetch('/whoami', { headers: { accept: 'text/html' } })).json()) as EchoBody;
     expect(echo.headers['x-user-email']).toBe('full@example.com');
+  });
+});
+
+/** A JWT signed by the test issuer's keys (or one it does not publish). */
+async function signed(claims: Record<string, unknown>, sign: 'RS256' | 'ES256' | 'wrong-key'): Promise<string> {
+  const res = await fetch(`${new URL(issuer).origin}/control/sign`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ claims, sign }) });
+  if (!res.ok) throw new Error(`sign: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { jwt: string }).jwt;
+}
+
+describe('signed UserInfo (Core 5.3.2, application/jwt)', () => {
+  /** An issuer that signs UserInfo, and a sign-in whose UserInfo answer is `jwt(issuer)`. */
+  async function signInWithSignedUserInfo(sign: 'RS256' | 'ES256' | 'wrong-key', claims: Record<string, unknown> = {}) {
+    const signing = await createTestIssuer(issuer, { userinfo_signing_alg_values_supported: ['RS256', 'ES256'] });
+    const gw = gateway({ OIDC_ISSUER: signing });
+    const token = accessToken();
+    const userinfo = await signed({ iss: signing, aud: 'edgegate-test', sub: 'signed-user', email: 'signed@example.com', email_verified: true, name: 'Signe Info', ...claims }, sign);
+    const { callbackResponse, code } = await signInWithScript(gw, { accessToken: token, idToken: { claims: { sub: 'signed-user' } }, userinfo });
+    return { gw, callbackResponse, code, token };
+  }
+
+  for (const sign of ['RS256', 'ES256'] as const) {
+    it(`accepts one signed ${sign} with the issuer's key, and forwards its claims`, async () => {
+      const { gw, callbackResponse } = await signInWithSignedUserInfo(sign);
+      expect(callbackResponse.status, await callbackResponse.clone().text()).toBe(303);
+      const echo = (await (await gw.fetch('/whoami', { headers: { accept: 'text/html' } })).json()) as EchoBody;
+      expect([echo.headers['x-user'], echo.headers['x-user-email'], echo.headers['x-user-name']]).toEqual(['signed-user', 'signed@example.com', 'Signe Info']);
+    });
+  }
+
+  it('refuses one signed by a key the issuer does not publish', async () => {
+    const { gw, callbackResponse, code, token } = await signInWithSignedUserInfo('wrong-key');
+    await expectRefused(gw, callbackResponse, 502, 'userinfo_invalid', [code, token]);
+  });
+
+  it('refuses one from another issuer', async () => {
+    const { gw, callbackResponse, code, token } = await signInWithSignedUserInfo('RS256', { iss: 'https://evil.example' });
+    await expectRefused(gw, callbackResponse, 502, 'userinfo_invalid', [code, token]);
   });
 });

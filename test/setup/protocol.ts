@@ -26,8 +26,8 @@ export interface CodeScript {
   accessToken?: string;
   /** Extra / overriding token response fields; `null` deletes (e.g. { token_type: null }). */
   tokenResponse?: Record<string, unknown>;
-  /** Answered by /userinfo for this access token (200 JSON, or `userinfoStatus`).
-   *  Default: { sub } of the ID token. `null`: /userinfo answers 401 for this token. */
+  /** Answered by /userinfo for this access token (200 JSON, or `userinfoStatus`; a string is sent as
+   *  `application/jwt`). Default: { sub } of the ID token. `null`: /userinfo answers 401 for this token. */
   userinfo?: unknown;
   userinfoStatus?: number;
   /** Answer the token request with this status/body instead (e.g. 400 invalid_grant, 500, garbage). */

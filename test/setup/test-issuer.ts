@@ -339,6 +339,11 @@ export async function startTestIssuer(port = 0): Promise<RunningTestIssuer> {
         const token = /^bearer (.+)$/i.exec(auth)?.[1];
         const ui = token ? userinfos.get(token) : undefined;
         if (!ui) return json(res, 401, { error: 'invalid_token' }, { 'www-authenticate': 'Bearer error="invalid_token"' });
+        // A string is a signed answer (Core 5.3.2), e.g. a JWT from /control/sign.
+        if (typeof ui.body === 'string') {
+          res.writeHead(ui.status, { 'content-type': 'application/jwt', 'cache-control': 'no-store' });
+          return res.end(ui.body);
+        }
         return json(res, ui.status, ui.body);
       }
       default:
