@@ -1,4 +1,4 @@
-import { jwtVerify, errors as joseErrors, type JWTPayload } from 'jose';
+import { jwtVerify, type JWTPayload } from 'jose';
 import type { Config } from '../config';
 import { GatewayError } from '../http/errors';
 import type { Provider } from './provider';
@@ -45,12 +45,6 @@ export async function verifyIdToken(
 
 export function idTokenError(error: unknown): GatewayError {
   if (error instanceof GatewayError) return error;
-  if (error instanceof joseErrors.JWKSTimeout) {
-    return new GatewayError('idp_timeout', 'The identity provider did not answer in time. Please try again shortly.', {
-      detail: 'JWKS fetch timed out',
-      cause: error,
-    });
-  }
   const code = (error as { code?: string })?.code ?? 'ERR_ID_TOKEN';
   const message = error instanceof Error ? error.message : String(error);
   return new GatewayError('id_token_invalid', 'The sign-in response could not be verified, so you were not signed in.', {

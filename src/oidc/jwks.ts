@@ -1,4 +1,5 @@
-import { createLocalJWKSet, errors as joseErrors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { JWKSNoMatchingKey } from 'jose/errors';
 import { GatewayError, ownCopy } from '../http/errors';
 import type { Fetch } from './transport';
 import { readTextLimited } from '../http/body';
@@ -71,7 +72,7 @@ export function remoteJwks(url: URL, fetch: Fetch, timeoutMs: number): JWTVerify
       try {
         return await local!(header, token);
       } catch (error) {
-        if (!(error instanceof joseErrors.JWKSNoMatchingKey)) throw error;
+        if (!(error instanceof JWKSNoMatchingKey)) throw error;
         // An unknown kid may be a key rotation: re-read (once per cooldown for tokens anyone can send),
         // joining a re-read in flight, or just looking again when one completed since the miss.
         if (generation === seen) {

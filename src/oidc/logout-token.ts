@@ -1,4 +1,5 @@
-import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
+import { JOSEAlgNotAllowed, JWKSMultipleMatchingKeys, JWKSNoMatchingKey, JWSSignatureVerificationFailed, JWTClaimValidationFailed, JWTExpired } from 'jose/errors';
 import type { Config } from '../config';
 import { GatewayError } from '../http/errors';
 import type { Provider } from './provider';
@@ -130,16 +131,13 @@ function isObject(value: unknown): value is Record<string, unknown> {
 /** jose's error classes → our codes. A key set that cannot be fetched is the IdP's outage, not a bad token. */
 function joseError(error: unknown): LogoutTokenError | GatewayError {
   if (error instanceof GatewayError) return error;
-  if (error instanceof joseErrors.JWKSTimeout) {
-    return new GatewayError('idp_timeout', 'The identity provider did not answer in time.', { detail: 'JWKS fetch timed out', cause: error });
-  }
-  if (error instanceof joseErrors.JOSEAlgNotAllowed) return new LogoutTokenError('alg', 'algorithm not allowed');
-  if (error instanceof joseErrors.JWKSNoMatchingKey || error instanceof joseErrors.JWKSMultipleMatchingKeys) {
+  if (error instanceof JOSEAlgNotAllowed) return new LogoutTokenError('alg', 'algorithm not allowed');
+  if (error instanceof JWKSNoMatchingKey || error instanceof JWKSMultipleMatchingKeys) {
     return new LogoutTokenError('key', 'no single key of the issuer matches the token');
   }
-  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return new LogoutTokenError('signature', 'signature verification failed');
-  if (error instanceof joseErrors.JWTExpired) return new LogoutTokenError('exp', 'the logout token has expired');
-  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+  if (error instanceof JWSSignatureVerificationFailed) return new LogoutTokenError('signature', 'signature verification failed');
+  if (error instanceof JWTExpired) return new LogoutTokenError('exp', 'the logout token has expired');
+  if (error instanceof JWTClaimValidationFailed) {
     const claim = error.claim;
     if (claim === 'iss' || claim === 'aud' || claim === 'iat' || claim === 'exp' || claim === 'jti') {
       return new LogoutTokenError(claim, `${claim}: ${error.reason}`);

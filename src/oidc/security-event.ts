@@ -1,4 +1,5 @@
-import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { JOSEAlgNotAllowed, JWKSMultipleMatchingKeys, JWKSNoMatchingKey, JWSSignatureVerificationFailed, JWTClaimValidationFailed, JWTExpired } from 'jose/errors';
 import { ASYMMETRIC_ALGS } from '../config/schema';
 import { GatewayError } from '../http/errors';
 
@@ -229,16 +230,13 @@ function isObject(value: unknown): value is Record<string, unknown> {
 /** jose's error classes → RFC 8935 codes. Keys that cannot be fetched are an outage, not a bad SET. */
 function joseError(error: unknown): SecurityEventError | GatewayError {
   if (error instanceof GatewayError) return error;
-  if (error instanceof joseErrors.JWKSTimeout) {
-    return new GatewayError('idp_timeout', 'The Shared Signals transmitter did not answer in time.', { detail: 'SSF JWKS fetch timed out', cause: error });
-  }
-  if (error instanceof joseErrors.JOSEAlgNotAllowed) return new SecurityEventError('invalid_key', 'algorithm not accepted');
-  if (error instanceof joseErrors.JWKSNoMatchingKey || error instanceof joseErrors.JWKSMultipleMatchingKeys) {
+  if (error instanceof JOSEAlgNotAllowed) return new SecurityEventError('invalid_key', 'algorithm not accepted');
+  if (error instanceof JWKSNoMatchingKey || error instanceof JWKSMultipleMatchingKeys) {
     return new SecurityEventError('invalid_key', 'no single key of the transmitter matches the SET');
   }
-  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return new SecurityEventError('invalid_key', 'signature verification failed');
-  if (error instanceof joseErrors.JWTExpired) return new SecurityEventError('invalid_request', 'the SET has expired (exp)');
-  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+  if (error instanceof JWSSignatureVerificationFailed) return new SecurityEventError('invalid_key', 'signature verification failed');
+  if (error instanceof JWTExpired) return new SecurityEventError('invalid_request', 'the SET has expired (exp)');
+  if (error instanceof JWTClaimValidationFailed) {
     if (error.claim === 'iss') return new SecurityEventError('invalid_issuer', 'iss is not the configured transmitter');
     if (error.claim === 'aud') return new SecurityEventError('invalid_audience', 'aud does not name this receiver');
     return new SecurityEventError('invalid_request', `${error.claim}: ${error.reason}`);
