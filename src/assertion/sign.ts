@@ -1,5 +1,5 @@
-import { SignJWT } from 'jose';
-import { randomToken } from '../crypto/encoding';
+import { CompactSign } from 'jose';
+import { randomToken, utf8 } from '../crypto/encoding';
 import type { Identity } from '../policy/identity';
 import type { AssertionKeys } from './keys';
 
@@ -33,21 +33,23 @@ export async function userAssertion(keys: AssertionKeys, identity: Identity, req
   if (hit && hit.exp - now >= REUSE_MIN_REMAINING) return hit.jwt;
 
   const exp = now + ASSERTION_LIFETIME;
-  const jwt = await new SignJWT({
+  // jose's CompactSign over the claims as JSON: SignJWT's claim setters would add ~1 KiB of bundle for six fields.
+  const claims = {
     ...(identity.email ? { email: identity.email } : {}),
     ...(identity.name ? { name: identity.name } : {}),
     ...(identity.groups ? { groups: identity.groups } : {}),
     ...(identity.idp ? { idp: identity.idp } : {}),
     htm: request.method,
     htu: request.htu,
-  })
+    iss: request.issuer,
+    aud: request.audience,
+    sub: identity.user,
+    iat: now,
+    exp,
+    jti: randomToken(16),
+  };
+  const jwt = await new CompactSign(utf8.encode(JSON.stringify(claims)))
     .setProtectedHeader({ alg: keys.signer.alg, kid: keys.signer.kid, typ: 'JWT' })
-    .setIssuer(request.issuer)
-    .setAudience(request.audience)
-    .setSubject(identity.user)
-    .setIssuedAt(now)
-    .setExpirationTime(exp)
-    .setJti(randomToken(16))
     .sign(keys.signer.key);
 
   if (cache.size >= CACHE_MAX_ENTRIES) {
