@@ -229,21 +229,38 @@ async function hotPathComponents(setup: Setup, kv: MemoryKv, facts: Record<strin
 
   components['new URL(request.url)'] = async () => new URL(pageUrl);
   const incoming = new Headers([...headers, ['cookie', `${setup.sessionCookie}; x=1`]]);
-  // Two ways to build the upstream's headers in workerd, where every Headers call crosses into C++.
-  components['Headers: copy 15 one by one, filtering (as src/proxy)'] = async () => {
+  // Ways to build the upstream's headers; in workerd every Headers call crosses into C++.
+  const added: [string, string][] = [
+    ['x-forwarded-host', '127.0.0.1:8787'], ['x-forwarded-proto', 'http'], ['x-forwarded-scheme', 'http'], ['x-forwarded-ssl', 'off'],
+    ['x-forwarded-port', '8787'], ['x-forwarded-for', '192.0.2.1'], ['x-real-ip', '192.0.2.1'], ['true-client-ip', '192.0.2.1'],
+    ['x-user', 'alice'], ['x-user-email', 'alice@example.com'], ['x-user-name', 'Alice'],
+  ];
+  components['Headers: copy one by one, filtering, then append 11'] = async () => {
     const out = new Headers();
     for (const [name, value] of incoming) {
       if (name.toLowerCase().replace(/_/g, '-').startsWith('x-user')) continue;
       out.append(name, value);
     }
+    for (const [name, value] of added) out.append(name, value);
     return out;
   };
-  components['Headers: clone whole, scan names, delete matches'] = async () => {
+  components['Headers: clone whole, walk names, delete matches, then set 11'] = async () => {
     const out = new Headers(incoming);
     for (const name of incoming.keys()) {
       if (name.startsWith('x-user') || name.startsWith('x_user')) out.delete(name);
     }
+    for (const [name, value] of added) out.set(name, value);
     return out;
   };
+  components['Headers: clone whole, walk names, delete matches, then append 11 (as src/proxy)'] = async () => {
+    const out = new Headers(incoming);
+    for (const name of incoming.keys()) {
+      if (name.startsWith('x-user') || name.startsWith('x_user')) out.delete(name);
+    }
+    for (const [name, value] of added) out.append(name, value);
+    return out;
+  };
+  // UPSTREAM_TIMEOUT's per-request timer (proxy/forward.ts), armed and cleared.
+  components['setTimeout + clearTimeout'] = async () => clearTimeout(setTimeout(noop, 30_000));
   return components;
 }

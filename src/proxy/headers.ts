@@ -195,15 +195,14 @@ function usedBefore(pairs: readonly (readonly [string, string])[], end: number, 
  * `a=1, __Host-edgegate=…` would otherwise carry the session credential to the upstream inside "a".
  */
 export function stripGatewayCookies(header: string): string {
-  return header
-    .split(';')
-    .map((part) => (part.includes(',') ? part.split(',').filter((piece) => !isGatewayCookie(cookieName(piece))).join(',') : part))
-    .filter((part) => {
-      const name = cookieName(part);
-      return name !== '' && !isGatewayCookie(name);
-    })
-    .map((p) => p.trim())
-    .join('; ');
+  let kept = '';
+  for (const raw of header.split(';')) {
+    const part = raw.includes(',') ? raw.split(',').filter((piece) => !isGatewayCookie(cookieName(piece))).join(',') : raw;
+    const name = cookieName(part);
+    if (name === '' || isGatewayCookie(name)) continue;
+    kept += kept === '' ? part.trim() : `; ${part.trim()}`;
+  }
+  return kept;
 }
 
 function cookieName(piece: string): string {
