@@ -1,5 +1,5 @@
 import * as oauth from 'oauth4webapi';
-import { importJWK, importPKCS8, type JWK } from 'jose';
+import { importJWK, type JWK } from 'jose';
 import type { Config } from '../config';
 import { configProblem, GatewayError } from '../http/errors';
 import { settingKey } from '../config/idps';
@@ -70,8 +70,19 @@ interface ClientKey {
   header: Record<string, string>;
 }
 
-/** RSA keys are by far the most common registration; PS256 only where the IdP does not take RS256. */
-const PEM_ALGS = ['RS256', 'PS256', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+/**
+ * A PKCS#8 PEM's algorithm, tried in this order: RSA keys are by far the most common registration; PS256
+ * only where the IdP does not take RS256. WebCrypto refuses a key of another type or curve, so the first
+ * import that succeeds names the key. (The same table and import jose's importPKCS8 uses for these algs.)
+ */
+const PEM_ALGS: Record<string, SubtleCryptoImportKeyAlgorithm> = {
+  RS256: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+  PS256: { name: 'RSA-PSS', hash: 'SHA-256' },
+  ES256: { name: 'ECDSA', namedCurve: 'P-256' },
+  ES384: { name: 'ECDSA', namedCurve: 'P-384' },
+  ES512: { name: 'ECDSA', namedCurve: 'P-521' },
+  EdDSA: { name: 'Ed25519' },
+};
 
 async function importClientKey(material: string, as: oauth.AuthorizationServer, settingName: string): Promise<ClientKey> {
   // `.dev.vars` and some secret stores keep a PEM on one line with literal "\n".
@@ -89,10 +100,12 @@ async function importClientKey(material: string, as: oauth.AuthorizationServer, 
       return { key: { key }, alg, header };
     }
     const accepted = as.token_endpoint_auth_signing_alg_values_supported;
-    const algs = Array.isArray(accepted) ? [...PEM_ALGS.filter((a) => accepted.includes(a)), ...PEM_ALGS] : PEM_ALGS;
+    const known = Object.keys(PEM_ALGS);
+    const algs = Array.isArray(accepted) ? [...known.filter((a) => accepted.includes(a)), ...known] : known;
+    const der = Uint8Array.from(atob(text.replace(/-----(?:BEGIN|END) PRIVATE KEY-----|\s/g, '')), (c) => c.charCodeAt(0));
     for (const alg of new Set(algs)) {
       try {
-        return { key: { key: await importPKCS8(text, alg) }, alg, header: {} };
+        return { key: { key: await crypto.subtle.importKey('pkcs8', der, PEM_ALGS[alg]!, false, ['sign']) }, alg, header: {} };
       } catch {
         // another key type: try the next algorithm
       }
