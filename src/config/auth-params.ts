@@ -55,6 +55,11 @@ export const MAX_LOGIN_HINT = 320;
  */
 export function parseAuthParams(raw: unknown): { params: AuthParams } | { problems: ParamProblem[] } {
   if (raw === undefined || raw === null || raw === '') return { params: [] };
+  return parseAuthParamTable(raw);
+}
+
+/** Apart from the unset case, which then never compiles it (a fresh isolate compiles a function whole on its first call). */
+function parseAuthParamTable(raw: unknown): { params: AuthParams } | { problems: ParamProblem[] } {
   let table: unknown = raw;
   if (typeof raw === 'string') {
     try {

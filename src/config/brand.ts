@@ -22,6 +22,12 @@ interface Problem {
 
 /** The brand, and a problem (by key) for each setting that is not usable. */
 export function parseBrand(env: Record<string, unknown>, devAllowHttp: boolean): { brand: Brand; problems: Problem[] } {
+  // Unbranded, the checks below are never compiled (a fresh isolate compiles a function whole on its first call).
+  if (BRAND_KEYS.every((key) => env[key] === undefined || env[key] === null)) return { brand: {}, problems: [] };
+  return checkBrand(env, devAllowHttp);
+}
+
+function checkBrand(env: Record<string, unknown>, devAllowHttp: boolean): { brand: Brand; problems: Problem[] } {
   const brand: Brand = {};
   const problems: Problem[] = [];
   const value = (key: (typeof BRAND_KEYS)[number]): string | undefined => {

@@ -15,6 +15,11 @@ const RESERVED = new Set([
 
 export function parseClaimHeaders(raw: unknown): { claimHeaders: ClaimHeader[] } | { problem: string } {
   if (raw === undefined || raw === null || raw === '') return { claimHeaders: [] };
+  return parseClaimHeaderTable(raw);
+}
+
+/** Apart from the unset case, which then never compiles it (a fresh isolate compiles a function whole on its first call). */
+function parseClaimHeaderTable(raw: unknown): { claimHeaders: ClaimHeader[] } | { problem: string } {
   let table = raw;
   if (typeof raw === 'string') {
     try {

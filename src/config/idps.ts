@@ -202,7 +202,11 @@ export function parseIdps(env: Record<string, unknown>, s: Omit<Settings, 'SESSI
       ],
     };
   }
+  return parseIdpList(env, s, raw, problems);
+}
 
+/** IDPS set: apart from the common single-IdP case above, which then never compiles it (a fresh isolate compiles a function whole on its first call). */
+function parseIdpList(env: Record<string, unknown>, s: Omit<Settings, 'SESSION_SECRET'>, raw: unknown, problems: Problem[]): { idps: IdpEntry[] } | { problems: Problem[] } {
   let list = raw;
   if (typeof raw === 'string') {
     try {

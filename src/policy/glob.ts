@@ -102,7 +102,14 @@ export function compileGlob(pattern: string): PathMatcher {
     const withSlash = `${prefix}/`;
     return (path) => path === prefix || path.startsWith(withSlash);
   }
+  return compileSegments(pattern);
+}
 
+/**
+ * Any other glob, segment by segment. Apart from the two common shapes above, so a configuration
+ * without it never compiles it (a fresh isolate compiles a function whole on its first call).
+ */
+function compileSegments(pattern: string): PathMatcher {
   const segments: Segment[] = pattern
     .slice(1)
     .split('/')
