@@ -63,38 +63,50 @@ export async function buildWorkers(root, outDir) {
  * Which packages the production bundle's bytes come from, minified (esbuild metafile), largest first,
  * and the whole bundle's minified + gzipped size. `alias` builds a what-if variant (e.g. hono/tiny → hono)
  * without touching src/; `external` leaves packages out (what src/ alone weighs).
+ *
+ * Each library part also has `gzipBytes`: what it adds to the gzipped bundle (gzip -9 of the bundle
+ * minus gzip -9 of the same build with that package left out). Gzip is not additive, so this is the
+ * honest per-library number: minified bytes overstate a library whose code compresses well. src/
+ * folders have no such number (leaving one out would also drop the libraries only it imports).
  * @param {string} root
  * @param {Record<string, string>} [alias]
  * @param {string[]} [external]
- * @returns {Promise<{ parts: { name: string, bytes: number }[], minifiedBytes: number, gzipBytes: number }>}
+ * @returns {Promise<{ parts: { name: string, bytes: number, gzipBytes?: number }[], minifiedBytes: number, gzipBytes: number }>}
  */
 export async function bundleComposition(root, alias = {}, external = []) {
-  const result = await build({
-    entryPoints: [join(root, WORKERS.gateway)],
-    absWorkingDir: root,
-    write: false,
-    metafile: true,
-    minify: true,
-    alias,
-    outfile: 'composition.mjs',
-    ...WORKERD_BUILD,
-    external: [...WORKERD_BUILD.external, ...external],
-  });
+  const bundle = async (/** @type {string[]} */ leftOut, metafile = false) => {
+    const result = await build({
+      entryPoints: [join(root, WORKERS.gateway)],
+      absWorkingDir: root,
+      write: false,
+      metafile,
+      minify: true,
+      alias,
+      outfile: 'composition.mjs',
+      ...WORKERD_BUILD,
+      external: [...WORKERD_BUILD.external, ...external, ...leftOut],
+    });
+    const code = result.outputFiles[0].contents;
+    return { metafile: result.metafile, minifiedBytes: code.length, gzipBytes: gzipSync(code, { level: 9 }).length };
+  };
+  const whole = await bundle([], true);
   /** @type {Map<string, number>} */
   const byPackage = new Map();
-  for (const output of Object.values(result.metafile.outputs)) {
+  for (const output of Object.values(whole.metafile.outputs)) {
     for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
       const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
       const name = match ? match[1] : input.startsWith('src/') ? `src/${input.split('/')[1]}` : input;
       byPackage.set(name, (byPackage.get(name) ?? 0) + bytesInOutput);
     }
   }
-  const code = result.outputFiles[0].contents;
-  return {
-    parts: [...byPackage].map(([name, bytes]) => ({ name, bytes })).sort((a, b) => b.bytes - a.bytes),
-    minifiedBytes: code.length,
-    gzipBytes: gzipSync(code, { level: 9 }).length,
-  };
+  const parts = await Promise.all(
+    [...byPackage].map(async ([name, bytes]) => {
+      if (name.startsWith('src/') || name.startsWith('.')) return { name, bytes };
+      const without = await bundle([name, `${name}/*`]);
+      return { name, bytes, gzipBytes: whole.gzipBytes - without.gzipBytes };
+    }),
+  );
+  return { parts: parts.sort((a, b) => b.bytes - a.bytes), minifiedBytes: whole.minifiedBytes, gzipBytes: whole.gzipBytes };
 }
 
 /**
