@@ -57,18 +57,21 @@ export function clearChoiceCookie(mode: CookieMode): string {
  * The chooser: one link per allowed IdP (`/_auth/login?idp=<name>&rd=…`), the last choice first and
  * marked, and an email field whose domain picks the IdP. Plain HTML, no script, labelled controls.
  */
-export function chooserPage(returnTo: string, allowed: readonly Idp[], last: Idp | undefined, notice: string | undefined, setCookies: string[], brand: Brand = {}): Response {
+export function chooserPage(returnTo: string, allowed: readonly Idp[], last: Idp | undefined, notice: string | undefined, setCookies: string[], brand: Brand = {}, prompt?: string): Response {
   const ordered = last ? [last, ...allowed.filter((idp) => idp !== last)] : [...allowed];
   const rd = encodeURIComponent(returnTo);
+  // A sign-in link's `prompt` (e.g. "sign in as someone else": prompt=login) carries on to the choice.
+  const promptParam = prompt ? `&amp;prompt=${escapeHtml(encodeURIComponent(prompt))}` : '';
   const items = ordered
     .map((idp) => {
       const mark = idp === last ? ' <span class="last">(last used)</span>' : '';
-      return `<li><a class="button" href="/_auth/login?idp=${encodeURIComponent(idp.name)}&amp;rd=${escapeHtml(rd)}">${escapeHtml(idp.displayName)}</a>${mark}</li>`;
+      return `<li><a class="button" href="/_auth/login?idp=${encodeURIComponent(idp.name)}&amp;rd=${escapeHtml(rd)}${promptParam}">${escapeHtml(idp.displayName)}</a>${mark}</li>`;
     })
     .join('\n');
   const withDomains = allowed.some((idp) => idp.emailDomains.length > 0);
+  const promptInput = prompt ? `<input type="hidden" name="prompt" value="${escapeHtml(prompt)}">` : '';
   const emailForm = withDomains
-    ? `<form method="get" action="/_auth/login"><input type="hidden" name="rd" value="${escapeHtml(returnTo)}">
+    ? `<form method="get" action="/_auth/login"><input type="hidden" name="rd" value="${escapeHtml(returnTo)}">${promptInput}
 <label for="email">Or enter your email address</label>
 <input id="email" name="login_hint" type="email" autocomplete="email" required>
 <button class="button" type="submit">Continue</button></form>`

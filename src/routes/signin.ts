@@ -36,7 +36,7 @@ export async function handleLogin(ctx: RequestContext): Promise<Response> {
   const chosen = pickIdp(allowed, options.loginHint);
   if (chosen) return redirectToIdp(ctx, returnTo, [], signIn, 302, chosen.name);
   const notice = options.loginHint ? 'No sign-in option here matches that email address. Please choose one.' : undefined;
-  return chooserPage(returnTo, allowed, lastChoice(ctx, allowed), notice, [], ctx.config.brand);
+  return chooserPage(returnTo, allowed, lastChoice(ctx, allowed), notice, [], ctx.config.brand, options.prompt);
 }
 
 /**

@@ -66,6 +66,21 @@ describe('choosing an IdP', () => {
     expect(again).toContain('(last used)');
   });
 
+  it('"sign in as someone else" (prompt=login) keeps its prompt through the chooser: links and email form', async () => {
+    const gw = idpsGateway([CORP, PARTNER], { ROUTES });
+    const page = await gw.fetch('/_auth/login?rd=%2Freports&prompt=login', { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain(`href="/_auth/login?idp=partner&amp;rd=${encodeURIComponent('/reports')}&amp;prompt=login"`);
+    expect(html).toContain('<input type="hidden" name="prompt" value="login">');
+    // The link the chooser offers reaches the IdP with prompt=login.
+    const chosen = await gw.fetch(`/_auth/login?idp=partner&rd=${encodeURIComponent('/reports')}&prompt=login`, { headers: { accept: 'text/html' } });
+    expect(chosen.status).toBe(302);
+    expect(new URL(chosen.headers.get('location')!).searchParams.get('prompt')).toBe('login');
+    // Without a prompt, none is added.
+    expect(await (await gw.fetch('/_auth/login?rd=%2Freports', { headers: { accept: 'text/html' } })).text()).not.toContain('prompt');
+  });
+
   it('a rule naming one IdP goes straight to it, without the chooser', async () => {
     const gw = idpsGateway([CORP, PARTNER], { ROUTES });
     const res = await gw.fetch('/corp/wiki', { headers: { accept: 'text/html' } });
