@@ -139,10 +139,26 @@ export interface EmailAddress {
 
 const MAX_EMAIL = 254; // RFC 5321 4.5.3.1.3 path limit minus the angle brackets
 const MAX_LOCAL = 64; // RFC 5321 4.5.3.1.1
-/** Whitespace (including NBSP and line separators), control and invisible format characters. */
-const BAD_LOCAL_CHAR = /[\s\p{Cc}\p{Cf}]/u;
+/**
+ * Whitespace (including NBSP and line separators), control and invisible format characters. The
+ * Unicode-property patterns below are built on first need: creating and first running one costs
+ * about a millisecond in a fresh isolate, and most addresses are ASCII, which the plain patterns
+ * judge the same way (in ASCII, \s ∪ Cc ∪ Cf is 0x00–0x20 and 0x7F; L, N and M are letters and digits).
+ */
+const ASCII = /^[\x00-\x7f]*$/;
+const BAD_ASCII_LOCAL_CHAR = /[\x00-\x20\x7f]/;
+let badLocalChar: RegExp | undefined;
+function hasBadLocalChar(local: string): boolean {
+  if (ASCII.test(local)) return BAD_ASCII_LOCAL_CHAR.test(local);
+  return (badLocalChar ??= /[\s\p{Cc}\p{Cf}]/u).test(local);
+}
 /** One DNS label: letters (any script), digits, marks, inner hyphens. No `_`, `*`, spaces, dots. */
-const LABEL = /^[\p{L}\p{N}\p{M}](?:[\p{L}\p{N}\p{M}-]{0,61}[\p{L}\p{N}\p{M}])?$/u;
+const ASCII_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+let unicodeLabel: RegExp | undefined;
+function isLabel(label: string): boolean {
+  if (ASCII.test(label)) return ASCII_LABEL.test(label);
+  return (unicodeLabel ??= /^[\p{L}\p{N}\p{M}](?:[\p{L}\p{N}\p{M}-]{0,61}[\p{L}\p{N}\p{M}])?$/u).test(label);
+}
 
 /**
  * Strict parse: exactly one `@`, a non-empty local part without whitespace, control or invisible
@@ -154,7 +170,7 @@ export function parseEmail(value: string): EmailAddress | undefined {
   const at = value.indexOf('@');
   if (at <= 0 || at !== value.lastIndexOf('@') || at > MAX_LOCAL) return undefined;
   const local = value.slice(0, at);
-  if (BAD_LOCAL_CHAR.test(local)) return undefined;
+  if (hasBadLocalChar(local)) return undefined;
   const domain = canonicalDomain(value.slice(at + 1));
   return domain === undefined ? undefined : { local, domain };
 }
@@ -163,7 +179,7 @@ export function parseEmail(value: string): EmailAddress | undefined {
 export function canonicalDomain(value: string): string | undefined {
   if (value.length === 0 || value.length > 253) return undefined;
   const domain = asciiLowerCase(value);
-  for (const label of domain.split('.')) if (!LABEL.test(label)) return undefined;
+  for (const label of domain.split('.')) if (!isLabel(label)) return undefined;
   return domain;
 }
 

@@ -230,6 +230,25 @@ describe('parseEmail', () => {
     expect(parseEmail('user@bücher.example')).toEqual({ local: 'user', domain: 'bücher.example' });
   });
 
+  it('judges every ASCII character as the Unicode classes do, in the local part and in a label', () => {
+    // The plain ASCII patterns stand in for the Unicode-property ones (built only for non-ASCII input).
+    const badLocal = /[\s\p{Cc}\p{Cf}]/u;
+    const labelChar = /[\p{L}\p{N}\p{M}]/u;
+    for (let code = 0; code < 128; code++) {
+      const ch = String.fromCharCode(code);
+      if (ch === '@') continue;
+      expect(parseEmail(`a${ch}b@c.example`) === undefined, `local ${code}`).toBe(badLocal.test(ch));
+      if (ch === '.' || ch === '-') continue;
+      expect(parseEmail(`a@x${ch}y.example`) === undefined, `label ${code}`).toBe(!labelChar.test(ch));
+    }
+    // Non-ASCII takes the Unicode path: letters of any script pass, invisible characters do not.
+    expect(parseEmail('jörg@bücher.example')).toBeDefined();
+    expect(parseEmail('a\u200bb@c.example')).toBeUndefined();
+    expect(parseEmail('a@bü\u200bcher.example')).toBeUndefined();
+    expect(parseEmail(`a@${'ü'.repeat(63)}.example`)).toBeDefined();
+    expect(parseEmail(`a@${'ü'.repeat(64)}.example`)).toBeUndefined();
+  });
+
   it.each(['a@b@c.example', 'a @c.example', 'a@c .example', 'a\u0000@c.example', 'a@c.example.', 'a@-c.example', 'a@c_d.example', `${'a'.repeat(65)}@c.example`, 'a@'])(
     'refuses %j',
     (value) => {
