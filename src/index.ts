@@ -1,5 +1,7 @@
+import { env } from 'cloudflare:workers';
 import { app } from './app';
 import type { Env } from './env';
+import { preloadConfig } from './config';
 
 import { CoordinatorObject, type CoordinatorEnv } from './coordinator/object';
 import { refreshOnce } from './lifecycle/refresh';
@@ -13,6 +15,10 @@ export class SessionCoordinator extends CoordinatorObject {
     super(ctx, env, refreshOnce);
   }
 }
+
+// The configuration is validated while the isolate starts (config/index.ts preloadConfig): workerd
+// hands every request the same `env` object, so the first request finds it parsed.
+preloadConfig(env as Record<string, unknown> | undefined);
 
 export default {
   fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> {
