@@ -20,8 +20,12 @@ class Kv {
     this.data = new Map(Object.entries(entries));
   }
   async get(key, type) {
-    const value = this.data.get(key) ?? null;
-    return value !== null && (type === 'json' || type?.type === 'json') ? JSON.parse(value) : value;
+    const one = (k) => {
+      const value = this.data.get(k) ?? null;
+      return value !== null && (type === 'json' || type?.type === 'json') ? JSON.parse(value) : value;
+    };
+    // A list of keys is KV's bulk read: a Map of every key to its value or null.
+    return Array.isArray(key) ? new Map(key.map((k) => [k, one(k)])) : one(key);
   }
   async getWithMetadata(key, type) {
     return { value: await this.get(key, type), metadata: null };

@@ -1,6 +1,6 @@
 /**
  * KV in a Map for the bench: async like the real binding, but without I/O, so a timed call measures
- * CPU only. Counts every call. Covers what the gateway uses: get (text/json), getWithMetadata,
+ * CPU only. Counts every call. Covers what the gateway uses: get (text/json, one key or a bulk list), getWithMetadata,
  * put (with metadata; expirations are not enforced: bench runs are minutes long), delete, list by prefix.
  */
 interface Entry {
@@ -26,10 +26,14 @@ export class MemoryKv {
     this.data.set(key, { value, metadata });
   }
 
-  async get(key: string, type?: GetType): Promise<unknown> {
+  /** One key, or a list of keys (KV's bulk read: one operation, a Map of every key to its value or null). */
+  async get(key: string | string[], type?: GetType): Promise<unknown> {
     this.reads++;
-    const entry = this.data.get(key);
-    return entry ? decode(entry.value, type) : null;
+    const one = (k: string) => {
+      const entry = this.data.get(k);
+      return entry ? decode(entry.value, type) : null;
+    };
+    return Array.isArray(key) ? new Map(key.map((k) => [k, one(k)])) : one(key);
   }
 
   async getWithMetadata(key: string, type?: GetType): Promise<{ value: unknown; metadata: unknown }> {

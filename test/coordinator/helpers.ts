@@ -30,12 +30,14 @@ export function isolate(cookie: string, overrides: Record<string, unknown> = {})
 export function laggingKv(): KVNamespace & { catchUp(): void } {
   const seen = new Map<string, unknown>();
   let lagging = true;
-  const get = async (key: string, type?: unknown) => {
+  const getOne = async (key: string, type?: unknown) => {
     const value = await (kv.get as (k: string, t?: unknown) => Promise<unknown>)(key, type);
     if (!lagging) return value;
     if (!seen.has(key)) seen.set(key, value);
     return seen.get(key) ?? null;
   };
+  // A list of keys is KV's bulk read: each key as a single read would see it, in a Map.
+  const get = async (key: string | string[], type?: unknown) => (Array.isArray(key) ? new Map(await Promise.all(key.map(async (k) => [k, await getOne(k, type)] as const))) : getOne(key, type));
   const put = async (key: string, value: unknown, options?: unknown) => {
     seen.set(key, value);
     return (kv.put as (k: string, v: unknown, o?: unknown) => Promise<void>)(key, value, options);

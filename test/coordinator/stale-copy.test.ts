@@ -38,13 +38,15 @@ function staleOnce(key: string, value: string): KVNamespace {
   return new Proxy(kv, {
     get(target, prop) {
       if (prop === 'get') {
-        return (k: string, type?: unknown) => {
+        const getOne = (k: string, type?: unknown) => {
           if (k === key && !served) {
             served = true;
             return Promise.resolve(value);
           }
           return (target.get as (k: string, t?: unknown) => Promise<unknown>)(k, type);
         };
+        // A list of keys is KV's bulk read: each key as a single read would see it, in a Map.
+        return async (k: string | string[], type?: unknown) => (Array.isArray(k) ? new Map(await Promise.all(k.map(async (one) => [one, await getOne(one, type)] as const))) : getOne(k, type));
       }
       const v = Reflect.get(target, prop) as unknown;
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
