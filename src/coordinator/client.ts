@@ -1,13 +1,14 @@
 import { toBase64Url, utf8 } from '../crypto/encoding';
 import type { CoordinatorObject as SessionCoordinator } from './object';
-import { onTheWire, type CheckAnswer, type EndAsk, type IndexEntryAsk, type RefreshAnswer, type RefreshAsk, type SaveAnswer, type SaveAsk } from './protocol';
+import { onTheWire, type CheckAnswer, type EndAsk, type IndexEntryAsk, type ProofAnswer, type ProofAsk, type RefreshAnswer, type RefreshAsk, type SaveAnswer, type SaveAsk } from './protocol';
 
 /**
  * The Worker's side of the COORDINATOR binding: which object a session talks to, bounded waits, and a
  * call counter for tests and the benchmark. Every failure (binding throws, object unreachable or
- * overloaded, no answer in time) becomes one `CoordinatorUnavailable`; callers fall back to KV-only.
+ * overloaded, no answer in time) becomes one `CoordinatorUnavailable`; callers fall back to KV-only
+ * (the DPoP replay check refuses instead: routes/dpop-replay.ts).
  */
-export type CoordinatorOp = 'check' | 'refresh' | 'save' | 'end' | 'index' | 'subscribe';
+export type CoordinatorOp = 'check' | 'refresh' | 'save' | 'end' | 'index' | 'subscribe' | 'replay';
 
 /**
  * A revocation check is answered from the object's memory, so only the network stands between. Past
@@ -18,6 +19,8 @@ const CHECK_TIMEOUT_MS = 1000;
 const WRITE_TIMEOUT_MS = 5000;
 /** `refresh` redeems at the IdP (or waits for the redemption in progress); it gives up a little after its lease. */
 const REFRESH_SLACK_MS = 2000;
+/** A DPoP replay check: one small SQLite write in the proof object, no KV, no IdP. */
+const REPLAY_TIMEOUT_MS = 2000;
 
 export class CoordinatorUnavailable extends Error {
   constructor(
@@ -31,7 +34,7 @@ export class CoordinatorUnavailable extends Error {
   }
 }
 
-const calls: Record<CoordinatorOp, number> = { check: 0, refresh: 0, save: 0, end: 0, index: 0, subscribe: 0 };
+const calls: Record<CoordinatorOp, number> = { check: 0, refresh: 0, save: 0, end: 0, index: 0, subscribe: 0, replay: 0 };
 
 /** Durable Object calls made by this isolate, by method (tests and `npm run bench` read these). */
 export function coordinatorCalls(): Readonly<Record<CoordinatorOp, number>> {
@@ -97,6 +100,14 @@ export class Coordinator {
 
   async indexRemove(object: string, names: string[]): Promise<void> {
     return this.call('index', `index/${object}`, WRITE_TIMEOUT_MS, (o) => o.indexRemove(names));
+  }
+
+  /**
+   * Records a DPoP proof in its key's object (named by a hash of the thumbprint) and says whether it
+   * was there already (RFC 9449 11.1). One call per DPoP request that passed every other check.
+   */
+  async recordProof(jkt: string, ask: ProofAsk): Promise<ProofAnswer> {
+    return this.call('replay', `dpop/${await hash('dpop', jkt)}`, REPLAY_TIMEOUT_MS, (o) => o.recordProof(ask));
   }
 
   private async call<T>(op: CoordinatorOp, name: string, timeoutMs: number, run: (o: DurableObjectStub<SessionCoordinator>) => Promise<unknown> | unknown): Promise<T> {

@@ -8,11 +8,12 @@ import { refreshSession, type RefreshOutcome, type RefreshSteps } from '../oidc/
 import { getProvider } from '../oidc/provider';
 import type { Session } from '../session/model';
 import { KvSessionStore } from '../session/store';
-import { onTheWire, type CheckAnswer, type EndAsk, type IdpFailure, type IndexEntryAsk, type RefreshAnswer, type RefreshAsk, type SaveAnswer, type SaveAsk } from './protocol';
+import { onTheWire, type CheckAnswer, type EndAsk, type IdpFailure, type IndexEntryAsk, type ProofAnswer, type ProofAsk, type RefreshAnswer, type RefreshAsk, type SaveAnswer, type SaveAsk } from './protocol';
 
 /**
  * The COORDINATOR's object (protocol.ts says who talks to it and why). Session role: the one writer of
  * a session's record in coordinated mode. Index role: a small list of sessions for logout from the IdP.
+ * Proof role: the DPoP proofs one client key had accepted, each once (RFC 9449 11.1).
  *
  * Every write of a session runs through `serial`, one at a time, and checks the end mark first: an
  * `end` marks the session at once (synchronously), so a touch or refresh queued after it writes
@@ -33,6 +34,8 @@ const ENDED_REASON = 'session ended';
 const FAILURE_RETRY_AFTER_S = 10;
 const STATE = 's';
 const INDEX_PREFIX = 'i:';
+/** The proof role's SQLite table (the class is SQLite-backed: wrangler.toml `new_sqlite_classes`). */
+const PROOFS = 'dpop_proofs';
 
 interface State {
   v: 2;
@@ -60,6 +63,8 @@ export class CoordinatorObject extends DurableObject<CoordinatorEnv> {
   private flight: Promise<RefreshAnswer> | undefined;
   private failure: { until: number; error: IdpFailure } | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  /** The proof table exists (checked once per object life; session and index objects never make it). */
+  private proofsReady = false;
 
   constructor(
     ctx: DurableObjectState,
@@ -180,7 +185,54 @@ export class CoordinatorObject extends DurableObject<CoordinatorEnv> {
     await this.ctx.storage.delete(names.map((name) => INDEX_PREFIX + name));
   }
 
-  // ── both ────────────────────────────────────────────────────────────────────────────────────────
+  // ── proof role ──────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * "Record this proof until `until`; was it already there?" Atomic: SQL calls are synchronous and the
+   * object runs one event at a time, so no other call comes between the lookup and the insert — the
+   * first use of a proof wins, whichever location asks first.
+   *
+   * Storage stays bounded: rows past their `until` are deleted on every call, so the table holds the
+   * proofs this key had accepted within the last PROOF_MAX_AGE + 2 × CLOCK_SKEW seconds (`until` is at
+   * most that far after the proof was accepted); once the key goes quiet, the alarm deletes the rest
+   * about one window after the last proof.
+   */
+  async recordProof(ask: ProofAsk): Promise<ProofAnswer> {
+    const sql = this.proofTable(true)!;
+    sql.exec(`DELETE FROM ${PROOFS} WHERE until < ?`, ask.now);
+    if (sql.exec(`SELECT 1 FROM ${PROOFS} WHERE id = ?`, ask.id).toArray().length > 0) return { replayed: true };
+    const wasEmpty = sql.exec(`SELECT 1 FROM ${PROOFS} LIMIT 1`).toArray().length === 0;
+    sql.exec(`INSERT INTO ${PROOFS} (id, until) VALUES (?, ?)`, ask.id, ask.until);
+    // An empty table has no alarm pending for it (the alarm re-arms itself while rows remain). Times
+    // here are the caller's clock: the alarm is set by the entry's remaining life, in this object's.
+    if (wasEmpty) await this.ctx.storage.setAlarm(Date.now() + (Math.max(0, ask.until - ask.now) + 1) * 1000);
+    return { replayed: false };
+  }
+
+  /** Deletes rows past their time; the latest `until` of those left, if any. */
+  private pruneProofs(now: number): number | undefined {
+    const sql = this.proofTable(false);
+    if (!sql) return undefined;
+    sql.exec(`DELETE FROM ${PROOFS} WHERE until < ?`, now);
+    const latest = sql.exec<{ latest: number | null }>(`SELECT MAX(until) AS latest FROM ${PROOFS}`).one().latest;
+    return latest ?? undefined;
+  }
+
+  private proofTable(create: boolean): SqlStorage | undefined {
+    const sql = this.ctx.storage.sql;
+    if (!this.proofsReady) {
+      if (create) {
+        sql.exec(`CREATE TABLE IF NOT EXISTS ${PROOFS} (id TEXT PRIMARY KEY, until INTEGER NOT NULL) WITHOUT ROWID`);
+        sql.exec(`CREATE INDEX IF NOT EXISTS ${PROOFS}_until ON ${PROOFS} (until)`);
+      } else if (sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`, PROOFS).toArray().length === 0) {
+        return undefined;
+      }
+      this.proofsReady = true;
+    }
+    return sql;
+  }
+
+  // ── all roles ───────────────────────────────────────────────────────────────────────────────────
 
   override async alarm(): Promise<void> {
     const now = Date.now() / 1000;
@@ -192,7 +244,12 @@ export class CoordinatorObject extends DurableObject<CoordinatorEnv> {
     const entries = await this.ctx.storage.list<IndexEntry>({ prefix: INDEX_PREFIX });
     const gone = [...entries].filter(([, e]) => e.expiresAt <= now).map(([key]) => key);
     if (gone.length > 0) await this.ctx.storage.delete(gone);
-    const next = Math.min(this.state?.expiresAt ?? Infinity, ...[...entries].filter(([, e]) => e.expiresAt > now).map(([, e]) => e.expiresAt));
+    const proofsUntil = this.pruneProofs(now);
+    const next = Math.min(
+      this.state?.expiresAt ?? Infinity,
+      proofsUntil === undefined ? Infinity : proofsUntil + 1,
+      ...[...entries].filter(([, e]) => e.expiresAt > now).map(([, e]) => e.expiresAt),
+    );
     if (Number.isFinite(next)) await this.ctx.storage.setAlarm(next * 1000);
   }
 

@@ -12,7 +12,10 @@ import type { Session } from '../session/model';
  *   remembers the end until the session's absolute end, so no copy anywhere can be written back;
  * - an index object (`index/<keyed hash of issuer, kind, value>`): the sessions of one IdP session
  *   (`sid`), one user (`sub`) or one verified email, for logout initiated by the IdP. One object per
- *   value, so a user's sessions are one small list and an IdP's logout burst spreads over many objects.
+ *   value, so a user's sessions are one small list and an IdP's logout burst spreads over many objects;
+ * - a proof object (`dpop/<hash of a DPoP key's thumbprint>`): the DPoP proofs that one client key had
+ *   accepted on `api` rules within their window (RFC 9449 11.1), so a proof is accepted once at every
+ *   location. One object per key: one client's proofs meet in one object, different clients spread out.
  *
  * The session's per-session secret travels in `handle` for the length of a call (the object seals and
  * opens the record with it, as the Worker does) and is never stored: the object keeps the record only
@@ -90,4 +93,18 @@ export interface IndexEntryAsk {
   sealed: string;
   /** Epoch seconds; the entry is dropped then. */
   expiresAt: number;
+}
+
+/** "Record this DPoP proof until `until`; was it already there?" One atomic step in the proof object. */
+export interface ProofAsk {
+  /** A hash of the key's thumbprint and the proof's `jti` (routes/dpop-replay.ts): fixed length, whatever the client sent. */
+  id: string;
+  /** Epoch seconds: the proof is too old to be accepted anyway after this (its `iat` + PROOF_MAX_AGE + CLOCK_SKEW). */
+  until: number;
+  now: number;
+}
+
+export interface ProofAnswer {
+  /** The proof was recorded before and is still within its window: a replay. */
+  replayed: boolean;
 }

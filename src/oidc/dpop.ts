@@ -174,6 +174,11 @@ export class ReplayCache {
     return false;
   }
 
+  /** Undoes `seen` for a proof whose wider check could not run (refused 503): a retry asks again. */
+  forget(key: string): void {
+    this.entries.delete(key);
+  }
+
   private prune(now: number): void {
     for (const [key, until] of this.entries) if (until < now) this.entries.delete(key);
     // Maps iterate in insertion order: drop the oldest until there is room.

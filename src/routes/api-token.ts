@@ -1,12 +1,10 @@
-import type { Config } from '../config';
 import type { RequestContext } from '../context';
 import { GatewayError } from '../http/errors';
-import { log } from '../http/log';
-import { toBase64Url, utf8 } from '../crypto/encoding';
 import { invalidToken } from '../oidc/access-token';
-import { PROOF_MAX_AGE, ReplayCache, confirmedKey, invalidProof, issueNonce, nonceValid, verifyProof, type VerifiedProof } from '../oidc/dpop';
+import { confirmedKey, invalidProof, issueNonce, nonceValid, verifyProof, type VerifiedProof } from '../oidc/dpop';
 import type { Principal } from '../policy/decide';
 import type { RouteRule } from '../policy/rules';
+import { replayed } from './dpop-replay';
 
 /**
  * Who is asking on an `api` rule, by access token: `Authorization: Bearer <token>` (RFC 6750) or
@@ -14,7 +12,8 @@ import type { RouteRule } from '../policy/rules';
  * caller's `verify` (oidc/access-token.ts); this adds the sender constraint:
  *
  * - DPoP: the proof passes RFC 9449 4.3 (oidc/dpop.ts), the token is bound to the proof's key
- *   (`cnf.jkt`, from the JWT or the introspection answer), and the proof was not used before.
+ *   (`cnf.jkt`, from the JWT or the introspection answer), and the proof was not used before
+ *   (dpop-replay.ts).
  * - Bearer: refused on a rule with `dpop = "required"`, and for a token bound to a key (7.2: whoever
  *   presents a bound token without a proof is not its holder).
  */
@@ -85,43 +84,4 @@ function inDpopScheme(error: GatewayError): GatewayError {
   const challenge = error.headers['www-authenticate'];
   if (!challenge || !/^Bearer\b/i.test(challenge)) return error;
   return error.with({ headers: { ...error.headers, 'www-authenticate': challenge.replace(/^Bearer\b/i, 'DPoP') } });
-}
-
-// --- Replay (RFC 9449 11.1) -----------------------------------------------------------------------
-
-/**
- * A proof is accepted once. Where replay is detected: in this isolate at once (ReplayCache); in other
- * isolates through KV (`dpop-jti:<hash>`), which shows a write at once in the location that made it and
- * elsewhere within about 60 s. A replay in another location inside that minute is therefore not
- * detected; PROOF_MAX_AGE bounds the window, and the proof only ever works for the same method, URL and
- * token (htm, htu, ath). Costs one KV read per DPoP request, and one write after it (not awaited).
- */
-const caches = new WeakMap<Config, ReplayCache>();
-const KV_MIN_TTL = 60; // KV rejects expirations under 60 s.
-
-async function replayed(ctx: RequestContext, proof: VerifiedProof): Promise<boolean> {
-  const until = proof.iat + PROOF_MAX_AGE + ctx.config.clockSkew;
-  const id = toBase64Url(new Uint8Array(await crypto.subtle.digest('SHA-256', utf8.encode(`${proof.jkt}\n${proof.jti}`))));
-  let cache = caches.get(ctx.config);
-  if (!cache) caches.set(ctx.config, (cache = new ReplayCache()));
-  if (cache.seen(id, until, ctx.now)) return true;
-
-  const key = `dpop-jti:${id}`;
-  let stored: string | null;
-  try {
-    stored = await ctx.config.sessions.get(key);
-  } catch (error) {
-    // When unsure, deny: a replay check that cannot run is not passed.
-    throw new GatewayError('session_store_unavailable', 'The gateway cannot check this request right now. Please retry.', {
-      detail: `dpop replay check: ${(error as Error).message?.slice(0, 200)}`,
-      cause: error,
-    });
-  }
-  if (stored !== null) return true;
-  ctx.waitUntil(
-    ctx.config.sessions.put(key, '1', { expirationTtl: Math.max(KV_MIN_TTL, until - ctx.now + 1) }).catch((error: unknown) => {
-      log('warn', 'dpop_replay_record_failed', { detail: error instanceof Error ? error.message.slice(0, 200) : 'unknown' });
-    }),
-  );
-  return false;
 }

@@ -1,11 +1,13 @@
 // Durable Object calls per request type: none on public pages, at most one revocation check per
 // session and isolate per second on protected requests, one for a refresh (the object redeems), one
-// end per ended session; sign-in and logout add the logout index's entries (one object per entry). Counted by src/coordinator/client.ts (coordinatorCalls()), which
-// `npm run bench` can read the same way.
+// end per ended session; sign-in and logout add the logout index's entries (one object per entry); one
+// replay check per DPoP request on an `api` rule, and none for any other request. Counted by
+// src/coordinator/client.ts (coordinatorCalls()), which `npm run bench` can read the same way.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { coordinatorCalls } from '../../src/coordinator/client';
 import type { Gateway } from '../support/gateway';
 import { API, SESSION_COOKIE, clock, idp, lifecycleGateway, signInWithIdpJar, signOutAtTheIdp, storedSession } from '../support/lifecycle';
+import { ORIGIN, apiGateway, boundToken, dpopHeaders, tokensFor } from '../api/helpers';
 import { callsSince, isolate } from './helpers';
 
 const ROUTES = JSON.stringify([{ path: '/assets/**', auth: 'public' }]);
@@ -35,7 +37,7 @@ describe('Durable Object calls per request type', () => {
     const t = Math.floor(Date.now() / 1000);
     clock.set(t);
     expect(await callsOf(() => ok(gw, '/page')), 'first protected request: one check').toMatchObject({ check: 1, total: 1 });
-    expect((await callsOf(() => ok(gw, '/page'))).total, 'within 1 s of the last check').toBe(0);
+    expect(await callsOf(() => ok(gw, '/page')), 'within 1 s of the last check: no check, no replay check').toMatchObject({ replay: 0, total: 0 });
     expect((await callsOf(() => ok(gw, '/assets/app.css', { cookies: false }))).total, 'public, no cookie').toBe(0);
     expect((await callsOf(() => ok(gw, '/assets/app.css'))).total, 'public with the cookie, within 1 s').toBe(0);
     clock.set(t + 1);
@@ -67,5 +69,18 @@ describe('Durable Object calls per request type', () => {
       expect(res.status).toBe(200);
     });
     expect(calls, 'lookup by sid, the end, its three index entries removed').toMatchObject({ end: 1, index: 4, total: 5 });
+  });
+
+  it('api rules: one replay check per DPoP request (none for a replay this isolate saw, none for Bearer)', async () => {
+    const routes = [{ path: '/mcp/**', auth: 'api' }];
+    const { key, token, gw } = await boundToken(routes);
+    const url = `${ORIGIN}/mcp/x`;
+    const first = await dpopHeaders(key, token, 'GET', url);
+    expect(await callsOf(() => ok(gw, url, { headers: first })), 'a DPoP request').toMatchObject({ replay: 1, total: 1 });
+    const headers = await dpopHeaders(key, token, 'GET', url);
+    expect(await callsOf(() => ok(gw, url, { headers })), 'the next one: one again').toMatchObject({ replay: 1, total: 1 });
+    expect((await callsOf(() => gw.fetch(url, { headers }).then((r) => r.arrayBuffer()))).total, 'its replay in the same isolate: refused without a call').toBe(0);
+    const { access_token: bearer } = await tokensFor();
+    expect((await callsOf(() => ok(apiGateway(routes), url, { headers: { accept: 'application/json', authorization: `Bearer ${bearer}` } }))).total, 'a Bearer token').toBe(0);
   });
 });
