@@ -50,6 +50,8 @@ const REFRESH_PROBE_TOKEN_TTL = 2;
 const REFRESH_PROBE_WAIT_MS = 1200;
 const PUBLIC_PATH = '/assets/style.css';
 const GATEWAY_SUBJECT = 'gateway: signed-in GET';
+/** End to end: the pass-through also sending the headers the gateway adds (what carrying them costs locally). */
+const PASS_WITH_HEADERS = "pass-through + the gateway's 9 added headers";
 
 const PLAN = QUICK
   ? { e2e: { connections: 8, warmupMs: 500, roundMs: 1000, rounds: 2 }, workerd: { rounds: 8, targetMs: 10, componentRounds: 4, cpuRounds: 1, cpuMs: 300 }, node: { rounds: 3, perRound: 200 }, load: { signIns: 10, requestsPerSession: 10 }, cold: { node: 3, workerd: 1 } }
@@ -145,6 +147,8 @@ async function main() {
   cleanups.push(() => gw.mf.dispose());
   const pt = await startWorker({ name: 'passthrough', script: bundles.passthrough, port: await freePort(), bindings: { UPSTREAM_URL: upstream.url } });
   cleanups.push(() => pt.mf.dispose());
+  const pth = await startWorker({ name: 'passthrough-headers', script: bundles.passthrough, port: await freePort(), bindings: { UPSTREAM_URL: upstream.url, BENCH_ADD_HEADERS: 'true' } });
+  cleanups.push(() => pth.mf.dispose());
   const mem = await startWorker({ name: 'memory-kv', script: bundles.counted, port: ports.memory, bindings: { ...bindings, BENCH_MEMORY_KV: 'true' } });
   cleanups.push(() => mem.mf.dispose());
   const ct = await startWorker({ name: 'counted', script: bundles.counted, port: ports.counted, bindings, kv: ['SESSIONS'] });
@@ -192,6 +196,7 @@ async function main() {
   const e2e = await endToEnd(
     [
       { name: 'pass-through', runtime: pt, url: `${pt.origin}/`, headers: signedInHeaders, user: '' },
+      { name: PASS_WITH_HEADERS, runtime: pth, url: `${pth.origin}/`, headers: signedInHeaders, user: 'alice' },
       { name: 'gateway: signed-in GET', runtime: gw, url: `${gw.origin}/`, headers: signedInHeaders, user: 'alice' },
       { name: 'gateway: signed-in GET, in-memory KV', runtime: mem, url: `${mem.origin}/`, headers: memoryHeaders, user: 'alice' },
       { name: 'gateway: public GET', runtime: gw, url: `${gw.origin}${PUBLIC_PATH}`, headers: anonymousHeaders, user: '' },
@@ -221,7 +226,7 @@ async function main() {
   step('bundle size: wrangler deploy --dry-run (as configured, and with --minify)');
   const bundle = await bundleSize(work);
 
-  const logs = [gw, pt, mem, ct, ctr, ip].flatMap((r) => r.logs.filter((l) => /error|warn/i.test(l.level)).map((l) => ({ worker: r.name, ...l })));
+  const logs = [gw, pt, pth, mem, ct, ctr, ip].flatMap((r) => r.logs.filter((l) => /error|warn/i.test(l.level)).map((l) => ({ worker: r.name, ...l })));
 
   return {
     startedAt: startedAt.toISOString(),

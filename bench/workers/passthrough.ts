@@ -5,7 +5,17 @@
  */
 export interface PassThroughEnv {
   UPSTREAM_URL: string;
+  /**
+   * End to end only: also send the headers the gateway adds for the bench's user (5 X-Forwarded-*,
+   * 4 X-User*), so what the local runtime charges for carrying them shows apart from the gateway's work.
+   */
+  BENCH_ADD_HEADERS?: string;
 }
+
+const ADDED: [string, string][] = [
+  ['x-forwarded-host', 'bench.local'], ['x-forwarded-proto', 'http'], ['x-forwarded-scheme', 'http'], ['x-forwarded-ssl', 'off'], ['x-forwarded-port', '80'],
+  ['x-user', 'alice'], ['x-user-email', 'alice@example.com'], ['x-user-name', 'Alice Admin'], ['x-user-groups', 'admins,staff'],
+];
 
 let upstream: { raw: string; url: URL } | undefined;
 
@@ -23,6 +33,9 @@ export function passThrough(request: Request, upstreamUrl: URL): Promise<Respons
 export default {
   fetch(request: Request, env: PassThroughEnv): Promise<Response> {
     if (upstream?.raw !== env.UPSTREAM_URL) upstream = { raw: env.UPSTREAM_URL, url: new URL(env.UPSTREAM_URL) };
-    return passThrough(request, upstream.url);
+    if (env.BENCH_ADD_HEADERS !== 'true') return passThrough(request, upstream.url);
+    const headers = new Headers(request.headers);
+    for (const [name, value] of ADDED) headers.append(name, value);
+    return passThrough(new Request(request, { headers }), upstream.url);
   },
 };
