@@ -568,15 +568,16 @@ async function coldStartNode(setup, work) {
  */
 async function coldStartWorkerd(bundles, setup, signedInHeaders, bindings) {
   /** @type {Record<string, { startCpu: number[], firstCpu: number[], secondCpu: number[] }>} */
-  const samples = { gateway: { startCpu: [], firstCpu: [], secondCpu: [] }, passthrough: { startCpu: [], firstCpu: [], secondCpu: [] } };
+  const samples = { gateway: { startCpu: [], firstCpu: [], secondCpu: [] }, passthrough: { startCpu: [], firstCpu: [], secondCpu: [] }, passthroughKv: { startCpu: [], firstCpu: [], secondCpu: [] } };
   for (let i = 0; i < PLAN.cold.workerd; i++) {
-    for (const kind of /** @type {const} */ (['gateway', 'passthrough'])) {
+    // passthroughKv: the pass-through reading one KV key first, as the gateway reads the session.
+    for (const kind of /** @type {const} */ (['gateway', 'passthrough', 'passthroughKv'])) {
       const rt = await startWorker({
         name: `cold-${kind}`,
-        script: bundles[kind],
+        script: kind === 'gateway' ? bundles.gateway : bundles.passthrough,
         port: await freePort(),
         bindings: kind === 'gateway' ? bindings : { UPSTREAM_URL: bindings.UPSTREAM_URL },
-        kv: kind === 'gateway' ? ['SESSIONS'] : [],
+        kv: kind === 'gateway' ? ['SESSIONS'] : kind === 'passthroughKv' ? ['BENCH_KV'] : [],
       });
       try {
         const started = cpuMicros(rt.pid);

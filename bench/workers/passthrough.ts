@@ -10,6 +10,11 @@ export interface PassThroughEnv {
    * 4 X-User*), so what the local runtime charges for carrying them shows apart from the gateway's work.
    */
   BENCH_ADD_HEADERS?: string;
+  /**
+   * Cold start only: read one KV key before forwarding, as the gateway's first signed-in request reads
+   * the session — the first use of the local KV binding in a fresh isolate has a cost of its own.
+   */
+  BENCH_KV?: KVNamespace;
 }
 
 const ADDED: [string, string][] = [
@@ -31,8 +36,9 @@ export function passThrough(request: Request, upstreamUrl: URL): Promise<Respons
 }
 
 export default {
-  fetch(request: Request, env: PassThroughEnv): Promise<Response> {
+  async fetch(request: Request, env: PassThroughEnv): Promise<Response> {
     if (upstream?.raw !== env.UPSTREAM_URL) upstream = { raw: env.UPSTREAM_URL, url: new URL(env.UPSTREAM_URL) };
+    if (env.BENCH_KV) await env.BENCH_KV.get('session:bench');
     if (env.BENCH_ADD_HEADERS !== 'true') return passThrough(request, upstream.url);
     const headers = new Headers(request.headers);
     for (const [name, value] of ADDED) headers.append(name, value);
