@@ -6,6 +6,8 @@
 //      upstream calls (counted at the stub upstream)
 //   4. a bounded concurrent sign-in + signed-in-request load: errors and lost sessions
 //   5. bundle size (wrangler deploy --dry-run), raw and gzipped
+// and the closest peer, @hono/oidc-auth (bench/workers/peer.ts), beside the gateway in 1 (in-process), in
+// cold start and in 5 (bundle), with its IdP and upstream calls per steady signed-in request counted as in 3.
 //
 // Writes bench/results.json and bench/RESULTS.md. Everything listens on 127.0.0.1 only; every load
 // is bounded in time and count and stops by itself. BENCH_QUICK=1 shortens every phase (smoke run).
@@ -22,13 +24,13 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
 import { startIdp } from '../scripts/idp.mjs';
-import { buildColdBundles, buildWorkers, bundleComposition } from './lib/build.mjs';
+import { buildColdBundles, buildWorkers, bundleComposition, peerBundleSize } from './lib/build.mjs';
 import { closedLoop } from './lib/load.mjs';
 import { cpuMicros } from './lib/procstat.mjs';
 import { profileWorker } from './lib/profile.mjs';
 import { renderConsole, renderMarkdown } from './lib/report.mjs';
 import { freePort, startWorker } from './lib/runtime.mjs';
-import { signIn } from './lib/signin.mjs';
+import { signIn, signInPeer } from './lib/signin.mjs';
 import { summarize } from './lib/stats.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -41,6 +43,10 @@ const REFRESH_CLIENT_ID = 'edgegate-bench-refresh';
 const CLIENT_SECRET = 'edgegate-bench-client-secret-not-a-secret'; // BENCH ONLY
 // base64url of the 32 bytes "edgegate-bench-only-not-secret!!". BENCH ONLY.
 const SESSION_SECRET = 'ZWRnZWdhdGUtYmVuY2gtb25seS1ub3Qtc2VjcmV0ISE';
+/** The peer's session JWT key (HS256; it wants ≥ 32 characters). BENCH ONLY. */
+const PEER_AUTH_SECRET = 'hono-oidc-auth-bench-only-not-a-secret-at-all';
+/** The peer's subject in the in-process bench (bench/workers/subjects.ts PEER_SUBJECT). */
+const PEER_SUBJECT = 'peer (@hono/oidc-auth): signed-in GET';
 /**
  * The refresh probe's access tokens live this long. Far below REFRESH_MARGIN (60 s), so a refresh is
  * due at once under a plain margin rule, and after half the lifetime under a "margin or half the
@@ -118,13 +124,13 @@ async function main() {
   // ---- servers: stub upstream (own process), local IdP (here), workers (one workerd each) ----------
   const upstream = await startUpstream();
   cleanups.push(upstream.close);
-  const ports = { gateway: await freePort(), counted: await freePort(), refresh: await freePort(), memory: await freePort() };
+  const ports = { gateway: await freePort(), counted: await freePort(), refresh: await freePort(), memory: await freePort(), peer: await freePort() };
   const origin = (port) => `http://127.0.0.1:${port}`;
 
   step('starting the local IdP (oidc-provider)');
   const idp = await startIdp({
     clients: [
-      client(CLIENT_ID, [origin(ports.gateway), origin(ports.counted), origin(ports.memory)]),
+      client(CLIENT_ID, [origin(ports.gateway), origin(ports.counted), origin(ports.memory), origin(ports.peer)]),
       client(REFRESH_CLIENT_ID, [origin(ports.refresh)]),
     ],
     ttl: { AccessToken: (_ctx, token) => (token?.clientId === REFRESH_CLIENT_ID ? REFRESH_PROBE_TOKEN_TTL : 3600) },
@@ -142,7 +148,21 @@ async function main() {
     DEV_ALLOW_HTTP: 'true',
     ROUTES: [{ path: '/assets/**', auth: 'public' }],
   };
-  step('starting workerd (Miniflare) for: gateway, pass-through, gateway on in-memory KV, counted gateway ×2, in-process bench');
+  // The peer's settings: the same IdP, client and upstream. Its callback at /_auth/callback, the path
+  // client() registers for every origin; the gateway's default scopes (the peer would ask for every
+  // scope the IdP lists); a refresh due only after an hour, far beyond RUN_DEADLINE_MS, so no signed-in
+  // request of this run is due one (its default, 15 minutes, would do too).
+  const peerBindings = {
+    UPSTREAM_URL: upstream.url,
+    OIDC_ISSUER: idp.issuer,
+    OIDC_CLIENT_ID: CLIENT_ID,
+    OIDC_CLIENT_SECRET: CLIENT_SECRET,
+    OIDC_AUTH_SECRET: PEER_AUTH_SECRET,
+    OIDC_REDIRECT_URI: '/_auth/callback',
+    OIDC_SCOPES: 'openid profile email',
+    OIDC_AUTH_REFRESH_INTERVAL: '3600',
+  };
+  step('starting workerd (Miniflare) for: gateway, pass-through, gateway on in-memory KV, counted gateway ×2, peer, in-process bench');
   const gw = await startWorker({ name: 'gateway', script: bundles.gateway, port: ports.gateway, bindings, kv: ['SESSIONS'] });
   cleanups.push(() => gw.mf.dispose());
   const pt = await startWorker({ name: 'passthrough', script: bundles.passthrough, port: await freePort(), bindings: { UPSTREAM_URL: upstream.url } });
@@ -161,6 +181,8 @@ async function main() {
     kv: ['SESSIONS'],
   });
   cleanups.push(() => ctr.mf.dispose());
+  const pr = await startWorker({ name: 'peer', script: bundles.peer, port: ports.peer, bindings: peerBindings });
+  cleanups.push(() => pr.mf.dispose());
   const ip = await startWorker({ name: 'inprocess', script: bundles.inprocess, port: await freePort(), kv: ['REAL_KV'] });
   cleanups.push(() => ip.mf.dispose());
 
@@ -179,14 +201,25 @@ async function main() {
   const memoryHeaders = { ...Object.fromEntries(browser.headers), cookie: `${memorySession.cookie}; ${browser.siteCookie}` };
   const anonymousHeaders = { ...Object.fromEntries(browser.headers), cookie: browser.siteCookie };
 
+  step('signing in through the peer (@hono/oidc-auth) at the local IdP; counting its steady signed-in requests');
+  const peerSession = await signInPeer(pr.origin, 'alice');
+  const peerHeaders = { ...Object.fromEntries(browser.headers), cookie: `${peerSession.cookie}; ${browser.siteCookie}` };
+  const peerSteady = await countPeerSteady(pr, peerHeaders, idpCalls, upstream);
+  perType.rows.push(peerSteady);
+  checks.push({
+    name: 'peer: a steady signed-in request makes no IdP call and reaches the upstream',
+    ok: peerSteady.idpCalls === 0 && peerSteady.upstreamCalls === 1,
+    detail: `${peerSteady.idpCalls} IdP calls and ${peerSteady.upstreamCalls} upstream calls per request`,
+  });
+
   // ---- 1. in-process CPU ----------------------------------------------------------------------
-  const setup = { origin: gw.origin, sessionCookie: session.cookie, kv: { [sessionKey]: sealed }, bindings, upstreamUrl: upstream.url, publicPath: PUBLIC_PATH, user: 'alice' };
+  const setup = { origin: gw.origin, sessionCookie: session.cookie, kv: { [sessionKey]: sealed }, bindings, upstreamUrl: upstream.url, publicPath: PUBLIC_PATH, user: 'alice', peerCookie: peerSession.cookie, peerBindings };
   step('in-process CPU in workerd (batches, interleaved)');
   const inWorkerd = await inProcessWorkerd(ip, setup);
   step('in-process CPU in Node 22 (per call, interleaved)');
   const inNode = await inProcessNode(bundles.subjects, setup, work);
   step(`cold start: ${PLAN.cold.node} fresh Node processes and ${PLAN.cold.workerd} fresh workerd processes per subject`);
-  const cold = { node: await coldStartNode(setup, work), workerd: await coldStartWorkerd(bundles, setup, signedInHeaders, bindings) };
+  const cold = { node: await coldStartNode(setup, work), workerd: await coldStartWorkerd(bundles, setup, { gateway: signedInHeaders, peer: peerHeaders }, bindings, peerBindings) };
   step('CPU profile of the signed-in GET in workerd (V8 inspector)');
   // Diagnostic only: a failure here (no inspector) leaves the profile out instead of failing the run.
   const profile = await profileSignedIn(bundles.inprocess, setup).catch((error) => ({ error: error instanceof Error ? error.message : String(error) }));
@@ -224,9 +257,9 @@ async function main() {
 
   // ---- 5. bundle -------------------------------------------------------------------------------
   step('bundle size: wrangler deploy --dry-run (as configured, and with --minify)');
-  const bundle = await bundleSize(work);
+  const bundle = { ...(await bundleSize(work)), peer: await peerBundleSize(ROOT) };
 
-  const logs = [gw, pt, pth, mem, ct, ctr, ip].flatMap((r) => r.logs.filter((l) => /error|warn/i.test(l.level)).map((l) => ({ worker: r.name, ...l })));
+  const logs = [gw, pt, pth, mem, ct, ctr, pr, ip].flatMap((r) => r.logs.filter((l) => /error|warn/i.test(l.level)).map((l) => ({ worker: r.name, ...l })));
 
   return {
     startedAt: startedAt.toISOString(),
@@ -430,6 +463,26 @@ async function countPerType(ct, ctr, idpCalls, endpoints, upstream) {
   };
 }
 
+/**
+ * The peer's steady signed-in GET, counted like the gateway's (IdP calls at the IdP, upstream calls at
+ * the stub upstream): its session is the cookie alone, so there is no KV to count.
+ * @param {import('./lib/runtime.mjs').Runtime} pr
+ * @param {Record<string, string>} headers  the browser request with the peer's cookie
+ */
+async function countPeerSteady(pr, headers, idpCalls, upstream) {
+  const N = 20;
+  await upstream.reset();
+  idpCalls.reset();
+  for (let i = 0; i < N; i++) {
+    const res = await fetch(`${pr.origin}/`, { headers, redirect: 'manual' });
+    await res.arrayBuffer();
+    if (res.status !== 200) throw new Error(`peer: a signed-in GET answered ${res.status} ${res.headers.get('location') ?? ''}`);
+  }
+  const idp = idpCalls.take();
+  const up = await upstream.stats();
+  return { type: 'peer @hono/oidc-auth: steady signed-in GET', requests: N, kvReads: 0, kvWrites: 0, idpCalls: idp.length / N, idpByEndpoint: {}, upstreamCalls: up.requests / N };
+}
+
 // ---- 1. in-process -----------------------------------------------------------------------------------
 
 /** @param {import('./lib/runtime.mjs').Runtime} ip */
@@ -531,7 +584,7 @@ async function inProcessNode(modulePath, setup, work) {
 
 /**
  * The first request of a fresh isolate, in Node: one new process per sample (lib/cold-node.mjs) loads the
- * minified bundle and serves two requests; gateway, pass-through and config validation alone, interleaved.
+ * minified bundle and serves two requests; gateway, pass-through, peer and config validation alone, interleaved.
  * Medians of the samples, in ms.
  */
 async function coldStartNode(setup, work) {
@@ -541,7 +594,7 @@ async function coldStartNode(setup, work) {
   /** @type {Record<string, { loadMs: number[], firstMs: number[], secondMs: number[] }>} */
   const samples = {};
   for (let i = 0; i < PLAN.cold.node; i++) {
-    for (const kind of /** @type {const} */ (['gateway', 'passthrough', 'config'])) {
+    for (const kind of /** @type {const} */ (['gateway', 'passthrough', 'peer', 'config'])) {
       const child = spawn(process.execPath, [join(ROOT, 'bench/lib/cold-node.mjs'), bundles[kind], setupPath, kind], { stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
       child.stdout.on('data', (chunk) => (out += chunk));
@@ -555,7 +608,7 @@ async function coldStartNode(setup, work) {
   const median = (xs) => summarize(xs).median;
   return {
     method: `a fresh Node ${process.version} process per sample, ${PLAN.cold.node} per subject, interleaved; medians. Minified bundles (esbuild), in-memory KV and upstream stubs.`,
-    bundleBytes: { gateway: (await readFile(bundles.gateway)).length, passthrough: (await readFile(bundles.passthrough)).length },
+    bundleBytes: { gateway: (await readFile(bundles.gateway)).length, passthrough: (await readFile(bundles.passthrough)).length, peer: (await readFile(bundles.peer)).length },
     ...Object.fromEntries(Object.entries(samples).map(([kind, s]) => [kind, { loadMs: median(s.loadMs), firstMs: median(s.firstMs), secondMs: median(s.secondMs) }])),
   };
 }
@@ -564,19 +617,22 @@ async function coldStartNode(setup, work) {
  * The same in workerd: a fresh Miniflare (one workerd process) per sample. workerd compiles and
  * evaluates the worker's module while it starts, so the gateway's start-up CPU minus the pass-through's
  * is loading its module; then the CPU of the first and the second signed-in request (the session in
- * Miniflare's local KV, whose simulator costs the same CPU in every sample). µs of workerd CPU, medians.
+ * Miniflare's local KV, whose simulator costs the same CPU in every sample). The peer's first signed-in
+ * request carries its own cookie (`headers.peer`); it has no KV. µs of workerd CPU, medians.
+ * @param {{ gateway: Record<string, string>, peer: Record<string, string> }} headers  the signed-in browser request for each
  */
-async function coldStartWorkerd(bundles, setup, signedInHeaders, bindings) {
+async function coldStartWorkerd(bundles, setup, headers, bindings, peerBindings) {
+  const kinds = /** @type {const} */ (['gateway', 'passthrough', 'passthroughKv', 'peer']);
   /** @type {Record<string, { startCpu: number[], firstCpu: number[], secondCpu: number[] }>} */
-  const samples = { gateway: { startCpu: [], firstCpu: [], secondCpu: [] }, passthrough: { startCpu: [], firstCpu: [], secondCpu: [] }, passthroughKv: { startCpu: [], firstCpu: [], secondCpu: [] } };
+  const samples = Object.fromEntries(kinds.map((kind) => [kind, { startCpu: [], firstCpu: [], secondCpu: [] }]));
   for (let i = 0; i < PLAN.cold.workerd; i++) {
     // passthroughKv: the pass-through reading one KV key first, as the gateway reads the session.
-    for (const kind of /** @type {const} */ (['gateway', 'passthrough', 'passthroughKv'])) {
+    for (const kind of kinds) {
       const rt = await startWorker({
         name: `cold-${kind}`,
-        script: kind === 'gateway' ? bundles.gateway : bundles.passthrough,
+        script: kind === 'gateway' ? bundles.gateway : kind === 'peer' ? bundles.peer : bundles.passthrough,
         port: await freePort(),
-        bindings: kind === 'gateway' ? bindings : { UPSTREAM_URL: bindings.UPSTREAM_URL },
+        bindings: kind === 'gateway' ? bindings : kind === 'peer' ? peerBindings : { UPSTREAM_URL: bindings.UPSTREAM_URL },
         kv: kind === 'gateway' ? ['SESSIONS'] : kind === 'passthroughKv' ? ['BENCH_KV'] : [],
       });
       try {
@@ -587,7 +643,7 @@ async function coldStartWorkerd(bundles, setup, signedInHeaders, bindings) {
         }
         const timed = async () => {
           const before = cpuMicros(rt.pid);
-          const res = await fetch(`${rt.origin}/`, { headers: signedInHeaders, redirect: 'manual' });
+          const res = await fetch(`${rt.origin}/`, { headers: kind === 'peer' ? headers.peer : headers.gateway, redirect: 'manual' });
           await res.arrayBuffer();
           if (res.status !== 200) throw new Error(`cold start (${kind}, workerd): ${res.status}`);
           const after = cpuMicros(rt.pid);
@@ -804,7 +860,7 @@ async function bundleSize(work) {
     const c = await bundleComposition(ROOT, w.alias, w.external).catch(() => null);
     if (c) whatIf.push({ change: w.change, minifiedBytes: c.minifiedBytes, gzipBytes: c.gzipBytes, baselineGzipBytes: composition.gzipBytes });
   }
-  return { asConfigured, minified, composition: composition.parts, whatIf };
+  return { asConfigured, minified, esbuild: { minifiedBytes: composition.minifiedBytes, gzipBytes: composition.gzipBytes }, composition: composition.parts, whatIf };
 }
 
 /** @param {string} cmd @param {string[]} args */

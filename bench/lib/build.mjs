@@ -12,6 +12,8 @@ export const WORKERS = {
   gateway: 'src/index.ts',
   // A bare pass-through to the same upstream: the yardstick.
   passthrough: 'bench/workers/passthrough.ts',
+  // The closest peer (@hono/oidc-auth) in front of the same pass-through.
+  peer: 'bench/workers/peer.ts',
   // The gateway behind a counting KV binding and waitUntil tracking (counts only, never timed).
   counted: 'bench/workers/counted.ts',
   // The gateway and the pass-through in one isolate, with a stub KV and a stub upstream (CPU cost).
@@ -110,20 +112,33 @@ export async function bundleComposition(root, alias = {}, external = []) {
 }
 
 /**
+ * The peer's worker (bench/workers/peer.ts) as one minified bundle, like `bundleComposition` measures
+ * the gateway: esbuild minified, gzip -9.
+ * @param {string} root
+ * @returns {Promise<{ minifiedBytes: number, gzipBytes: number }>}
+ */
+export async function peerBundleSize(root) {
+  const result = await build({ entryPoints: [join(root, WORKERS.peer)], absWorkingDir: root, write: false, minify: true, outfile: 'peer.mjs', ...WORKERD_BUILD });
+  const code = result.outputFiles[0].contents;
+  return { minifiedBytes: code.length, gzipBytes: gzipSync(code, { level: 9 }).length };
+}
+
+/**
  * Minified single-file bundles for the cold-start probe in Node (lib/cold-node.mjs): the gateway as it
- * ships, the pass-through, and config validation alone. Minified like a deployment, so parse and
- * compile time are those of the bytes an isolate loads.
+ * ships, the pass-through, the peer, and config validation alone. Minified like a deployment, so parse
+ * and compile time are those of the bytes an isolate loads.
  * @param {string} root
  * @param {string} outDir
- * @returns {Promise<{ gateway: string, passthrough: string, config: string }>}
+ * @returns {Promise<{ gateway: string, passthrough: string, peer: string, config: string }>}
  */
 export async function buildColdBundles(root, outDir) {
   await mkdir(outDir, { recursive: true });
   const common = { absWorkingDir: root, ...WORKERD_BUILD, minify: true, alias: { 'cloudflare:workers': join(root, 'bench/workers/cloudflare-workers-shim.ts') } };
-  const out = { gateway: join(outDir, 'cold-gateway.mjs'), passthrough: join(outDir, 'cold-passthrough.mjs'), config: join(outDir, 'cold-config.mjs') };
+  const out = { gateway: join(outDir, 'cold-gateway.mjs'), passthrough: join(outDir, 'cold-passthrough.mjs'), peer: join(outDir, 'cold-peer.mjs'), config: join(outDir, 'cold-config.mjs') };
   await Promise.all([
     build({ ...common, entryPoints: [join(root, WORKERS.gateway)], outfile: out.gateway }),
     build({ ...common, entryPoints: [join(root, WORKERS.passthrough)], outfile: out.passthrough }),
+    build({ ...common, entryPoints: [join(root, WORKERS.peer)], outfile: out.peer }),
     build({ ...common, stdin: { contents: "export { parseConfig } from './src/config';", resolveDir: root, loader: 'ts' }, outfile: out.config }),
   ]);
   return out;

@@ -2,9 +2,11 @@
 // this order: loading the minified module (parse + compile + evaluate), the first request (for the
 // gateway: config validation, the KV read, key derivation, decryption, the identity headers — every
 // per-isolate cache empty), and the second request (caches warm). Upstream and KV are in-memory stubs,
-// as in the in-process bench, so no I/O is timed.
+// as in the in-process bench, so no I/O is timed. The peer (@hono/oidc-auth) sends its own session
+// cookie instead of the gateway's and reads its settings from process.env (hono/adapter's `env()` in
+// Node), set here before its module loads.
 //
-// argv: <bundle.mjs> <setup.json> <gateway|passthrough|config>; prints JSON on stdout.
+// argv: <bundle.mjs> <setup.json> <gateway|passthrough|peer|config>; prints JSON on stdout.
 
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -47,12 +49,14 @@ globalThis.fetch = async (input, init) => {
   return new Response(body, { status: upstreamFixture.status, headers: upstreamFixture.headers, statusText: request.method === 'GET' ? 'OK' : '' });
 };
 
+if (kind === 'peer') Object.assign(process.env, setup.peerBindings);
+
 const ms = (start) => performance.now() - start;
 const t0 = performance.now();
 const mod = await import(pathToFileURL(modulePath).href);
 const loadMs = ms(t0);
 
-const headers = [...browser.headers, ['cookie', `${setup.sessionCookie}; ${browser.siteCookie}`]];
+const headers = [...browser.headers, ['cookie', `${kind === 'peer' ? setup.peerCookie : setup.sessionCookie}; ${browser.siteCookie}`]];
 const request = () => new Request(`${setup.origin}/`, { headers });
 const out = { loadMs };
 if (kind === 'config') {
@@ -68,7 +72,7 @@ if (kind === 'config') {
 } else {
   const env = { ...setup.bindings, SESSIONS: new Kv(setup.kv) };
   const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} };
-  const call = kind === 'gateway' ? () => mod.default.fetch(request(), env, ctx) : () => mod.default.fetch(request(), { UPSTREAM_URL: setup.upstreamUrl }, ctx);
+  const call = kind === 'gateway' ? () => mod.default.fetch(request(), env, ctx) : () => mod.default.fetch(request(), kind === 'peer' ? setup.peerBindings : { UPSTREAM_URL: setup.upstreamUrl }, ctx);
   let t = performance.now();
   const first = await call();
   out.firstMs = ms(t);

@@ -55,9 +55,12 @@ async function heapAfterGc() {
 // What the isolate keeps per bad credential: the heap before and after 10 000 requests that each
 // carry a session cookie of their own that opens nothing.
 const BAD_COOKIES = Number(process.env.BENCH_BAD_COOKIES ?? 10_000);
-// Each refusal is logged (console.log), and stdout carries this script's JSON: silenced meanwhile.
+// Each refusal is logged (a warning: console.warn; stdout carries this script's JSON): both silenced
+// meanwhile, so 10 000 refusals do not flood the bench's output.
 const log = console.log;
+const warn = console.warn;
 console.log = () => {};
+console.warn = () => {};
 let heapBefore = null;
 let heapAfter = null;
 try {
@@ -68,6 +71,7 @@ try {
   heapAfter = await heapAfterGc();
 } finally {
   console.log = log;
+  console.warn = warn;
 }
 const memory = { badCookies: BAD_COOKIES, heapBeforeBytes: heapBefore, heapAfterBytes: heapAfter };
 process.stdout.write(JSON.stringify({ subjects, components, facts: bench.facts, kv, memory }));

@@ -6,6 +6,18 @@ const GATEWAY = 'gateway: signed-in GET';
 const PASS = 'pass-through';
 const MEMORY = 'gateway: signed-in GET, in-memory KV';
 const PASS_WITH_HEADERS = "pass-through + the gateway's 9 added headers";
+/** The closest peer's in-process subject (bench/workers/subjects.ts PEER_SUBJECT). */
+const PEER = 'peer (@hono/oidc-auth): signed-in GET';
+
+/**
+ * The peer's overhead over the pass-through, as text for a target's value (empty when not measured).
+ * @param {any} subjects  in-process subjects of one runtime @param {string} [key]
+ */
+function peerOverhead(subjects, key = 'median') {
+  const peer = subjects[PEER]?.[key];
+  const pass = subjects[PASS]?.[key];
+  return typeof peer === 'number' && typeof pass === 'number' ? `; peer (@hono/oidc-auth) overhead over pass-through: ${round(peer - pass)} µs` : '';
+}
 
 /** @param {number | null | undefined} v @param {number} [width] */
 function num(v, width = 8) {
@@ -42,12 +54,12 @@ export function targets(r) {
     },
     {
       target: 'in-process overhead over pass-through ≤ 15 µs in Node (median)',
-      value: `${round(overheadNode)} µs (public GET: ${round(nd['gateway: public GET'].median - nd[PASS].median)} µs, with X-User-Jwt: ${round(nd['gateway: signed-in GET + X-User-Jwt'].median - nd[PASS].median)} µs)`,
+      value: `${round(overheadNode)} µs (public GET: ${round(nd['gateway: public GET'].median - nd[PASS].median)} µs, with X-User-Jwt: ${round(nd['gateway: signed-in GET + X-User-Jwt'].median - nd[PASS].median)} µs${peerOverhead(nd)})`,
       pass: overheadNode <= 15,
     },
     {
       target: 'in-process overhead over pass-through ≤ 30 µs in workerd (median)',
-      value: `${round(overhead)} µs (by CPU time: ${round((wd[GATEWAY].cpuMicrosPerCall ?? NaN) - (wd[PASS].cpuMicrosPerCall ?? NaN))} µs)`,
+      value: `${round(overhead)} µs (by CPU time: ${round((wd[GATEWAY].cpuMicrosPerCall ?? NaN) - (wd[PASS].cpuMicrosPerCall ?? NaN))} µs${peerOverhead(wd)})`,
       pass: overhead <= 30,
     },
     { target: '0 IdP calls per steady-state request', value: `${round(steady.idpCalls)} per request; ${r.endToEnd.idpCalls} in ${r.endToEnd.totalRequests} end-to-end requests`, pass: steady.idpCalls === 0 && r.endToEnd.idpCalls === 0 },
@@ -72,7 +84,7 @@ function coldTarget(r) {
   return [
     {
       target: "first signed-in request of a fresh isolate ≤ 2× the pass-through's first request (workerd CPU)",
-      value: `${ratio.toFixed(2)}× (${round(w.gateway.firstCpuMicros / 1000)} vs ${round(w.passthrough.firstCpuMicros / 1000)} ms${w.passthroughKv?.firstCpuMicros ? `; against a pass-through that also reads one KV key: ${(w.gateway.firstCpuMicros / w.passthroughKv.firstCpuMicros).toFixed(2)}×` : ''}${n?.gateway ? `; Node wall: ${(n.gateway.firstMs / n.passthrough.firstMs).toFixed(2)}×` : ''})`,
+      value: `${ratio.toFixed(2)}× (${round(w.gateway.firstCpuMicros / 1000)} vs ${round(w.passthrough.firstCpuMicros / 1000)} ms${w.passthroughKv?.firstCpuMicros ? `; against a pass-through that also reads one KV key: ${(w.gateway.firstCpuMicros / w.passthroughKv.firstCpuMicros).toFixed(2)}×` : ''}${n?.gateway ? `; Node wall: ${(n.gateway.firstMs / n.passthrough.firstMs).toFixed(2)}×` : ''}${w.peer?.firstCpuMicros ? `; peer (@hono/oidc-auth): ${(w.peer.firstCpuMicros / w.passthrough.firstCpuMicros).toFixed(2)}×${n?.peer ? `, Node wall ${(n.peer.firstMs / n.passthrough.firstMs).toFixed(2)}×` : ''}` : ''})`,
       pass: ratio <= 2,
     },
   ];
@@ -143,6 +155,10 @@ export function renderConsole(r) {
   }
   const over = (s, key = 'median') => (s[GATEWAY][key] ?? NaN) - (s[PASS][key] ?? NaN);
   lines.push(`   ${'overhead: signed-in GET − pass-through'.padEnd(40)}${num(over(wd.subjects), 9)}${''.padStart(8)}${num(over(wd.subjects, 'cpuMicrosPerCall'), 13)}${num(over(nd.subjects), 10)}`);
+  if (wd.subjects[PEER]) {
+    const overPeer = (s, key = 'median') => (s[PEER]?.[key] ?? NaN) - (s[PASS][key] ?? NaN);
+    lines.push(`   ${'peer overhead: peer − pass-through'.padEnd(40)}${num(overPeer(wd.subjects), 9)}${''.padStart(8)}${num(overPeer(wd.subjects, 'cpuMicrosPerCall'), 13)}${num(overPeer(nd.subjects), 10)}`);
+  }
   lines.push('   hot-path building blocks:');
   for (const name of Object.keys(wd.components)) {
     lines.push(`   ${`  ${name}`.slice(0, 70).padEnd(70)}${num(wd.components[name].median)}${num(nd.components[name]?.median, 10)}`);
@@ -158,10 +174,12 @@ export function renderConsole(r) {
   const c = r.cold;
   if (c?.node?.gateway) {
     lines.push(`   cold start, Node (ms, median): load module ${round(c.node.gateway.loadMs)} vs ${round(c.node.passthrough.loadMs)} (pass-through); first request ${round(c.node.gateway.firstMs)} vs ${round(c.node.passthrough.firstMs)}; second ${round(c.node.gateway.secondMs)} vs ${round(c.node.passthrough.secondMs)}; parseConfig first ${round(c.node.config.firstMs)}`);
+    if (c.node.peer) lines.push(`   cold start, Node, peer (@hono/oidc-auth): load module ${round(c.node.peer.loadMs)}, first request ${round(c.node.peer.firstMs)}, second ${round(c.node.peer.secondMs)}`);
   }
   if (c?.workerd?.gateway?.startCpuMicros) {
     const w = c.workerd;
     lines.push(`   cold start, workerd (ms CPU, median): start ${round(w.gateway.startCpuMicros / 1000)} vs ${round(w.passthrough.startCpuMicros / 1000)}; first request ${round(w.gateway.firstCpuMicros / 1000)} vs ${round(w.passthrough.firstCpuMicros / 1000)}; second ${round(w.gateway.secondCpuMicros / 1000)} vs ${round(w.passthrough.secondCpuMicros / 1000)}`);
+    if (w.peer?.startCpuMicros) lines.push(`   cold start, workerd, peer (@hono/oidc-auth): start ${round(w.peer.startCpuMicros / 1000)}, first request ${round(w.peer.firstCpuMicros / 1000)}, second ${round(w.peer.secondCpuMicros / 1000)}`);
   }
   const m = nd.memory;
   if (m?.heapBeforeBytes) lines.push(`   heap (Node): ${(m.heapBeforeBytes / 1e6).toFixed(1)} MB → ${(m.heapAfterBytes / 1e6).toFixed(1)} MB after ${m.badCookies} distinct bad session cookies`);
@@ -195,6 +213,7 @@ export function renderConsole(r) {
   lines.push(`5. Bundle (wrangler deploy --dry-run): ${kib(b.asConfigured.rawBytes)} raw, ${b.asConfigured.wrangler ? `${b.asConfigured.wrangler.gzipKiB} KiB` : kib(b.asConfigured.gzipBytes)} gzipped; --minify: ${kib(b.minified.rawBytes)} raw, ${b.minified.wrangler ? `${b.minified.wrangler.gzipKiB} KiB` : kib(b.minified.gzipBytes)} gzipped`);
   lines.push(`   largest parts (minified): ${b.composition.slice(0, 7).map((p) => `${p.name} ${kib(p.bytes)}`).join(', ')}`);
   for (const w of b.whatIf ?? []) lines.push(`   what if ${w.change}: ${kib(w.gzipBytes)} gzipped minified (now ${kib(w.baselineGzipBytes)})`);
+  if (b.peer) lines.push(`   peer (@hono/oidc-auth worker, esbuild minified): ${kib(b.peer.minifiedBytes)}, gzip -9 ${kib(b.peer.gzipBytes)}`);
   lines.push('');
   lines.push('Targets');
   for (const t of targets(r)) lines.push(`   ${t.pass ? 'pass' : 'MISS'}  ${t.target.padEnd(56)} ${t.value}`);
@@ -229,6 +248,9 @@ export function renderMarkdown(r) {
     out.push(`| ${name} | ${round(a.median)} | ${round(a.p99)} | ${round(a.cpuMicrosPerCall)} | ${round(b?.median)} | ${round(b?.p99)} |`);
   }
   out.push(`| **overhead: signed-in GET − pass-through** | **${round(wd.subjects[GATEWAY].median - wd.subjects[PASS].median)}** | | **${round((wd.subjects[GATEWAY].cpuMicrosPerCall ?? NaN) - (wd.subjects[PASS].cpuMicrosPerCall ?? NaN))}** | **${round(nd.subjects[GATEWAY].median - nd.subjects[PASS].median)}** | |`);
+  if (wd.subjects[PEER]) {
+    out.push(`| **peer overhead: peer (@hono/oidc-auth) − pass-through** | **${round(wd.subjects[PEER].median - wd.subjects[PASS].median)}** | | **${round((wd.subjects[PEER].cpuMicrosPerCall ?? NaN) - (wd.subjects[PASS].cpuMicrosPerCall ?? NaN))}** | **${round((nd.subjects[PEER]?.median ?? NaN) - nd.subjects[PASS].median)}** | |`);
+  }
   out.push('');
   out.push('Hot-path building blocks (µs, median):');
   out.push('');
@@ -309,6 +331,10 @@ export function renderMarkdown(r) {
       'The gateway\'s own code (src/) is the larger part, and alone is above the 50 KiB target (see the what-if). Priced by replacing each feature\'s modules with empty stand-ins (KiB gzipped, with library code only that feature uses): bearer tokens 4.4, the Durable Object coordinator 3.0, HTML pages 2.6, the SSF receiver 2.2, X-User-Jwt 2.0, DPoP from API clients 1.2, back-channel logout 1.1, WebSockets 1.1, DPoP toward the IdP 1.0, the chooser 0.7, hybrid/implicit flows 0.6, front-channel logout 0.3 — all of them together ~20 KiB, which still leaves ~64 KiB: 50 KiB would take a build without the optional features and a smaller core (policy, config, routes).',
   );
   for (const w of b.whatIf ?? []) out.push(`What if ${w.change}: ${kib(w.gzipBytes)} gzipped minified (now ${kib(w.baselineGzipBytes)}; gzip -9 of esbuild's output).`);
+  if (b.peer) {
+    out.push('');
+    out.push(`The peer, @hono/oidc-auth 1.8.1 in front of the same pass-through (bench/workers/peer.ts; with \`hono\` and its own oauth4webapi 2.x): ${kib(b.peer.minifiedBytes)} minified, **${kib(b.peer.gzipBytes)} gzipped** (esbuild minified, gzip -9)${b.esbuild ? `; the gateway by the same measure: ${kib(b.esbuild.minifiedBytes)} minified, ${kib(b.esbuild.gzipBytes)} gzipped` : ''}.`);
+  }
   out.push('');
   out.push('## Method');
   out.push('');
@@ -356,6 +382,7 @@ function coldSection(r) {
     out.push('|---|---:|---:|---:|');
     out.push(`| gateway (${kib(c.node.bundleBytes.gateway)} minified), first request signed in | ${ms(c.node.gateway.loadMs)} | ${ms(c.node.gateway.firstMs)} | ${ms(c.node.gateway.secondMs)} |`);
     out.push(`| pass-through | ${ms(c.node.passthrough.loadMs)} | ${ms(c.node.passthrough.firstMs)} | ${ms(c.node.passthrough.secondMs)} |`);
+    if (c.node.peer) out.push(`| peer (@hono/oidc-auth, ${kib(c.node.bundleBytes.peer)} minified), first request signed in | ${ms(c.node.peer.loadMs)} | ${ms(c.node.peer.firstMs)} | ${ms(c.node.peer.secondMs)} |`);
     out.push(`| config validation alone (parseConfig) | ${ms(c.node.config.loadMs)} | ${ms(c.node.config.firstMs)} | ${ms(c.node.config.secondMs)} |`);
     out.push('');
   }
@@ -364,8 +391,8 @@ function coldSection(r) {
     out.push('');
     out.push('| | start (incl. loading the module) | first signed-in request | second |');
     out.push('|---|---:|---:|---:|');
-    const labels = { gateway: 'gateway', passthrough: 'pass-through', passthroughKv: 'pass-through reading one KV key first' };
-    for (const kind of ['gateway', 'passthrough', 'passthroughKv']) {
+    const labels = { gateway: 'gateway', passthrough: 'pass-through', passthroughKv: 'pass-through reading one KV key first', peer: 'peer (@hono/oidc-auth): its session cookie, no KV' };
+    for (const kind of ['gateway', 'passthrough', 'passthroughKv', 'peer']) {
       const w = c.workerd[kind];
       if (!w) continue;
       out.push(`| ${labels[kind]} | ${ms(w.startCpuMicros / 1000)} | ${ms(w.firstCpuMicros / 1000)} | ${ms(w.secondCpuMicros / 1000)} |`);
@@ -449,5 +476,13 @@ function method(r) {
   at \`/_auth/userinfo\`.
 - **Bundle.** \`wrangler deploy --dry-run --outdir\` as configured and with \`--minify\`: wrangler's own gzip
   figure, and gzip -9 of its output. Composition from an esbuild metafile of the same entry, minified; the what-if is
-  the same build with an import alias, src/ untouched.`;
+  the same build with an import alias, src/ untouched.
+- **The peer.** @hono/oidc-auth (bench/workers/peer.ts: its \`oidcAuthMiddleware()\` in front of the same
+  pass-through, configured by env) is the closest peer: a Hono middleware whose session is a stateless HS256 JWT
+  cookie. The bench signs in through it for real at the same IdP and client, then sends the same browser request with
+  its cookie in place of the gateway's: in-process (same stubs), in cold start (Node and workerd, the first signed-in
+  request) and as a bundle (esbuild minified, gzip -9). A steady signed-in request of the peer verifies the JWT and
+  makes no IdP call until its refresh interval (set to an hour, beyond the run): counted at the IdP under Per request
+  type. It forwards less than the gateway (no identity headers, its own cookie left in the upstream request, no
+  header strip list) and answers with a copy of the upstream response (its middleware sets Cache-Control afterwards).`;
 }

@@ -4,6 +4,8 @@
  * pass-through, called as plain functions on the same request, with
  * - a stub KV (a Map holding the real sealed session the bench signed in for), and
  * - a stub upstream: global `fetch` answers from memory, so no I/O happens inside a timed call.
+ * The closest peer (peer.ts, @hono/oidc-auth) is called the same way on the same request, with its
+ * own session cookie (from a real sign-in through it) in place of the gateway's.
  * Plus a few isolated building blocks of the gateway's hot path, reimplemented with the same
  * parameters as src/ so that a change there cannot break the bench (a mismatch shows as "n/a").
  */
@@ -12,6 +14,7 @@ import { SignJWT } from 'jose';
 import gateway from '../../src/index';
 import { MemoryKv } from './memory-kv';
 import { passThrough } from './passthrough';
+import peer, { type PeerEnv } from './peer';
 import browser from '../fixtures/browser-request.json';
 import upstreamFixture from '../fixtures/upstream-response.json';
 
@@ -28,7 +31,14 @@ export interface Setup {
   publicPath: string;
   /** Who signed in: the X-User the stub upstream must see. */
   user: string;
+  /** The peer's session cookie, `oidc-auth=<JWT>`, from a sign-in through it. */
+  peerCookie: string;
+  /** The peer's settings (its env). */
+  peerBindings: PeerEnv;
 }
+
+/** The peer's subject, by name (run.mjs and report.mjs use the same string). */
+export const PEER_SUBJECT = 'peer (@hono/oidc-auth): signed-in GET';
 
 export { MemoryKv };
 export type Subject = () => unknown;
@@ -85,6 +95,10 @@ export async function createBench(setup: Setup): Promise<Bench> {
   const anonymousHeaders: [string, string][] = [...(browser.headers as [string, string][]), ['cookie', browser.siteCookie]];
   const pageUrl = `${setup.origin}/`;
   const assetUrl = `${setup.origin}${setup.publicPath}`;
+  const peerHeaders: [string, string][] = [...(browser.headers as [string, string][]), ['cookie', `${setup.peerCookie}; ${browser.siteCookie}`]];
+  // In Node, hono/adapter's env() hands the peer process.env, not the env argument (in workerd: the env).
+  const nodeProcess = (globalThis as { process?: { env: Record<string, string | undefined> } }).process;
+  if (nodeProcess) Object.assign(nodeProcess.env, setup.peerBindings);
 
   const subjects: Record<string, Subject> = {
     // The harness alone: build the request, answer from the stub. Both handlers include this.
@@ -94,6 +108,7 @@ export async function createBench(setup: Setup): Promise<Bench> {
     'gateway: public GET': () => gateway.fetch(new Request(assetUrl, { headers: anonymousHeaders }), env, ctx),
     'gateway: public GET + session cookie': () => gateway.fetch(new Request(assetUrl, { headers: signedInHeaders }), env, ctx),
     'gateway: signed-in GET + X-User-Jwt': () => gateway.fetch(new Request(pageUrl, { headers: signedInHeaders }), envWithAssertion, ctx),
+    [PEER_SUBJECT]: () => peer.fetch(new Request(pageUrl, { headers: peerHeaders }), setup.peerBindings, ctx),
   };
 
   // Check once, untimed, that each subject does what its name says.
@@ -113,6 +128,9 @@ export async function createBench(setup: Setup): Promise<Bench> {
   await check('gateway: public GET', null);
   await check('pass-through', null);
   await check('gateway: signed-in GET + X-User-Jwt', setup.user);
+  // 200 from the stub upstream and exactly one fetch: a refresh at the IdP would be a second fetch,
+  // and a cookie the peer does not accept a redirect to the IdP.
+  await check(PEER_SUBJECT, null);
   kv.reads = 0;
   kv.writes = 0;
 
