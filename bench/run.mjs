@@ -185,6 +185,10 @@ async function main() {
   cleanups.push(() => pr.mf.dispose());
   const ip = await startWorker({ name: 'inprocess', script: bundles.inprocess, port: await freePort(), kv: ['REAL_KV'] });
   cleanups.push(() => ip.mf.dispose());
+  // The peer in-process in a workerd of its own: in one isolate with the gateway, the two apps' calls
+  // through Hono's shared code would slow each other (bench/workers/subjects.ts `group`).
+  const ipPeer = await startWorker({ name: 'inprocess-peer', script: bundles.inprocess, port: await freePort(), kv: ['REAL_KV'] });
+  cleanups.push(() => ipPeer.mf.dispose());
 
   // ---- 3. per request type: KV, IdP, upstream ---------------------------------------------------
   step('counting KV, IdP and upstream calls per request type');
@@ -218,6 +222,9 @@ async function main() {
   const inWorkerd = await inProcessWorkerd(ip, setup);
   step('in-process CPU in Node 22 (per call, interleaved)');
   const inNode = await inProcessNode(bundles.subjects, setup, work);
+  step('in-process CPU of the peer, beside a pass-through of its own (workerd, then Node)');
+  withPeer(inWorkerd, await inProcessWorkerd(ipPeer, { ...setup, group: 'peer' }, { subjectsOnly: true }));
+  withPeer(inNode, await inProcessNode(bundles.subjects, { ...setup, group: 'peer' }, work));
   step(`cold start: ${PLAN.cold.node} fresh Node processes and ${PLAN.cold.workerd} fresh workerd processes per subject`);
   const cold = { node: await coldStartNode(setup, work), workerd: await coldStartWorkerd(bundles, setup, { gateway: signedInHeaders, peer: peerHeaders }, bindings, peerBindings) };
   step('CPU profile of the signed-in GET in workerd (V8 inspector)');
@@ -485,8 +492,23 @@ async function countPeerSteady(pr, headers, idpCalls, upstream) {
 
 // ---- 1. in-process -----------------------------------------------------------------------------------
 
-/** @param {import('./lib/runtime.mjs').Runtime} ip */
-async function inProcessWorkerd(ip, setup) {
+/**
+ * Adds the peer's subject, measured in a process of its own, to the gateway's results; its
+ * `passThroughMedian` (and `passThroughCpuMicrosPerCall`) are the pass-through's in that same process,
+ * which the peer's overhead is taken against.
+ */
+function withPeer(results, peerRun) {
+  const peer = peerRun.subjects[PEER_SUBJECT];
+  const pass = peerRun.subjects['pass-through'];
+  if (!peer || !pass) return;
+  results.subjects[PEER_SUBJECT] = { ...peer, passThroughMedian: pass.median, passThroughCpuMicrosPerCall: pass.cpuMicrosPerCall ?? null };
+}
+
+/**
+ * @param {import('./lib/runtime.mjs').Runtime} ip
+ * @param {{ subjectsOnly?: boolean }} [options]  subjects only: no building blocks, counts or KV latency
+ */
+async function inProcessWorkerd(ip, setup, options = {}) {
   const call = async (path, body) => {
     const res = await ip.mf.dispatchFetch(`http://bench.local${path}`, { method: 'POST', body: JSON.stringify(body ?? {}) });
     const text = await res.text();
@@ -495,7 +517,6 @@ async function inProcessWorkerd(ip, setup) {
   };
   const ready = await call('/setup', setup);
   const main = await call('/run', { names: ready.subjects, rounds: PLAN.workerd.rounds, targetMs: PLAN.workerd.targetMs });
-  const parts = await call('/run', { names: ready.components, rounds: PLAN.workerd.componentRounds, targetMs: PLAN.workerd.targetMs / 2, components: true });
   // The same subjects by CPU time: workerd's own run time (/proc schedstat) over a stretch of calls,
   // divided by the calls. A mean only, but unlike the wall clock it ignores time the core spent on
   // other processes — what matters on a busy machine.
@@ -511,17 +532,20 @@ async function inProcessWorkerd(ip, setup) {
       cpuTotals[name].calls += calls;
     }
   }
+  const summarizeAll = (run) => Object.fromEntries(Object.entries(run.samples).map(([name, values]) => [name, { ...summarize(values), perSample: run.perSample[name] }]));
+  const subjects = Object.fromEntries(
+    Object.entries(summarizeAll(main)).map(([name, stats]) => [name, { ...stats, cpuMicrosPerCall: cpuTotals[name].calls ? cpuTotals[name].cpuMicros / cpuTotals[name].calls : null }]),
+  );
+  if (options.subjectsOnly) return { subjects };
+  const parts = await call('/run', { names: ready.components, rounds: PLAN.workerd.componentRounds, targetMs: PLAN.workerd.targetMs / 2, components: true });
   const counts = await call('/count', { name: 'gateway: signed-in GET', n: 200 });
   const cpu0 = cpuMicros(ip.pid);
   const kvLatency = await call('/kv-latency');
   const cpu1 = cpuMicros(ip.pid);
   const kvGets = kvLatency.single.length + kvLatency.batch;
-  const summarizeAll = (run) => Object.fromEntries(Object.entries(run.samples).map(([name, values]) => [name, { ...summarize(values), perSample: run.perSample[name] }]));
   return {
     method: `batches: each sample times n back-to-back calls (n sized to ~${PLAN.workerd.targetMs} ms), minus the cost of a timer tick (${main.tickMs.toFixed(3)} ms); ${PLAN.workerd.rounds} samples per subject, interleaved. median/p99 are of per-call means of samples.`,
-    subjects: Object.fromEntries(
-      Object.entries(summarizeAll(main)).map(([name, stats]) => [name, { ...stats, cpuMicrosPerCall: cpuTotals[name].calls ? cpuTotals[name].cpuMicros / cpuTotals[name].calls : null }]),
-    ),
+    subjects,
     components: summarizeAll(parts),
     facts: ready.facts,
     stubCountsPerSignedInRequest: counts,
