@@ -124,13 +124,13 @@ async function main() {
   // ---- servers: stub upstream (own process), local IdP (here), workers (one workerd each) ----------
   const upstream = await startUpstream();
   cleanups.push(upstream.close);
-  const ports = { gateway: await freePort(), counted: await freePort(), refresh: await freePort(), memory: await freePort(), peer: await freePort() };
+  const ports = { gateway: await freePort(), counted: await freePort(), refresh: await freePort(), memory: await freePort(), peer: await freePort(), coldSignIn: await freePort() };
   const origin = (port) => `http://127.0.0.1:${port}`;
 
   step('starting the local IdP (oidc-provider)');
   const idp = await startIdp({
     clients: [
-      client(CLIENT_ID, [origin(ports.gateway), origin(ports.counted), origin(ports.memory), origin(ports.peer)]),
+      client(CLIENT_ID, [origin(ports.gateway), origin(ports.counted), origin(ports.memory), origin(ports.peer), origin(ports.coldSignIn)]),
       client(REFRESH_CLIENT_ID, [origin(ports.refresh)]),
     ],
     ttl: { AccessToken: (_ctx, token) => (token?.clientId === REFRESH_CLIENT_ID ? REFRESH_PROBE_TOKEN_TTL : 3600) },
@@ -226,7 +226,11 @@ async function main() {
   withPeer(inWorkerd, await inProcessWorkerd(ipPeer, { ...setup, group: 'peer' }, { subjectsOnly: true }));
   withPeer(inNode, await inProcessNode(bundles.subjects, { ...setup, group: 'peer' }, work));
   step(`cold start: ${PLAN.cold.node} fresh Node processes and ${PLAN.cold.workerd} fresh workerd processes per subject`);
-  const cold = { node: await coldStartNode(setup, work), workerd: await coldStartWorkerd(bundles, setup, { gateway: signedInHeaders, peer: peerHeaders }, bindings, peerBindings) };
+  const cold = {
+    node: await coldStartNode(setup, work),
+    workerd: await coldStartWorkerd(bundles, setup, { gateway: signedInHeaders, peer: peerHeaders }, bindings, peerBindings),
+    signIn: await firstSignIn(bundles, bindings, ports.coldSignIn),
+  };
   step('CPU profile of the signed-in GET in workerd (V8 inspector)');
   // Diagnostic only: a failure here (no inspector) leaves the profile out instead of failing the run.
   const profile = await profileSignedIn(bundles.inprocess, setup).catch((error) => ({ error: error instanceof Error ? error.message : String(error) }));
@@ -688,6 +692,39 @@ async function coldStartWorkerd(bundles, setup, headers, bindings, peerBindings)
   return {
     method: `a fresh Miniflare (one workerd process) per sample, ${PLAN.cold.workerd} per subject; workerd CPU (/proc schedstat, all threads), medians.`,
     ...Object.fromEntries(Object.entries(samples).map(([kind, s]) => [kind, { startCpuMicros: median(s.startCpu), firstCpuMicros: median(s.firstCpu), secondCpuMicros: median(s.secondCpu) }])),
+  };
+}
+
+/**
+ * The first sign-in of a fresh isolate in workerd (discovery at /_auth/login; token, JWKS, UserInfo and the
+ * session's KV writes at the callback), against the same two requests of a second sign-in in that isolate.
+ * A fresh Miniflare per sample on one port the bench's IdP client knows. µs of workerd CPU, medians; the
+ * IdP's own work happens in this process and is not counted.
+ * @param {number} port
+ */
+async function firstSignIn(bundles, bindings, port) {
+  /** @type {Record<string, number[]>} */
+  const samples = { firstLogin: [], firstCallback: [], secondLogin: [], secondCallback: [] };
+  for (let i = 0; i < PLAN.cold.workerd; i++) {
+    const rt = await startWorker({ name: 'cold-sign-in', script: bundles.gateway, port, bindings, kv: ['SESSIONS'] });
+    try {
+      for (const which of /** @type {const} */ (['first', 'second'])) {
+        let mark = 0;
+        await signIn(rt.origin, `cold-${i}-${which}`, {
+          beforeLogin: async () => void (mark = cpuMicros(rt.pid) ?? NaN),
+          afterLogin: async () => void samples[`${which}Login`].push((cpuMicros(rt.pid) ?? NaN) - mark),
+          beforeCallback: async () => void (mark = cpuMicros(rt.pid) ?? NaN),
+        });
+        samples[`${which}Callback`].push((cpuMicros(rt.pid) ?? NaN) - mark);
+      }
+    } finally {
+      await rt.mf.dispose();
+    }
+  }
+  const median = (xs) => (xs.length && xs.every(Number.isFinite) ? summarize(xs).median : null);
+  return {
+    method: `a fresh Miniflare (one workerd process) per sample, ${PLAN.cold.workerd} samples; two real sign-ins at the local IdP each; workerd CPU around the gateway's two requests, medians.`,
+    ...Object.fromEntries(Object.entries(samples).map(([k, v]) => [`${k}CpuMicros`, median(v)])),
   };
 }
 

@@ -411,6 +411,16 @@ function coldSection(r) {
     }
     out.push('');
   }
+  if (c.signIn) {
+    const si = c.signIn;
+    out.push(`A sign-in, in workerd (${si.method}) — ms of CPU:`);
+    out.push('');
+    out.push('| gateway | `/_auth/login` | callback |');
+    out.push('|---|---:|---:|');
+    out.push(`| first sign-in of a fresh isolate (discovery; token, JWKS, UserInfo, session writes) | ${ms(si.firstLoginCpuMicros / 1000)} | ${ms(si.firstCallbackCpuMicros / 1000)} |`);
+    out.push(`| second sign-in in the same isolate (IdP metadata and keys cached) | ${ms(si.secondLoginCpuMicros / 1000)} | ${ms(si.secondCallbackCpuMicros / 1000)} |`);
+    out.push('');
+  }
   out.push(
     'The configuration is validated while the isolate starts (`preloadConfig` in src/config/index.ts, from the module\'s `env`, which workerd also hands every request; on Cloudflare start-up overlaps the client\'s TLS handshake), so the first request finds it parsed; its warnings are logged with that request. ' +
       'The first signed-in request then pays, once per isolate: one KV read (the session and its tombstone in one bulk read; here Miniflare\'s KV simulator runs in the same workerd and its CPU counts), deriving the session key (HKDF) and decrypting the session (AES-GCM), its first upstream fetch (the pass-through pays that too), and V8 compiling every function it runs for the first time — most of what is left. The row of the pass-through that reads one KV key first shows what the first use of the local KV binding costs a fresh isolate by itself. ' +
