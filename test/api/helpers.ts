@@ -3,10 +3,9 @@
 // (RFC 9449) — and makes DPoP proofs, right or wrong on purpose.
 import { inject } from 'vitest';
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
-import { API_CLIENT_ID, API_CLIENT_SECRET, GATEWAY_RESOURCE, REDIRECT_URI } from '../setup/constants';
+import { GATEWAY_RESOURCE } from '../setup/constants';
 import { gateway, type Gateway } from '../support/gateway';
-// @ts-ignore -- plain ESM script without type declarations
-import { signInAtIdp } from '../../scripts/idp-login.mjs';
+import { base64url, userTokens, type TokenSet } from '../support/tokens';
 
 export { GATEWAY_RESOURCE };
 export const apiIdp = inject('idpIssuerApi');
@@ -35,8 +34,6 @@ export function challenges(header: string | null): Record<string, Record<string,
   return out;
 }
 
-const b64u = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-const basic = (id: string, secret: string) => `Basic ${btoa(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`)}`;
 
 export interface DpopKey {
   privateKey: CryptoKey;
@@ -52,7 +49,7 @@ export async function dpopKey(alg = 'ES256'): Promise<DpopKey> {
 }
 
 export async function ath(token: string): Promise<string> {
-  return b64u(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(token))));
+  return base64url(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(token))));
 }
 
 export interface ProofOptions {
@@ -90,53 +87,12 @@ export async function proof(key: DpopKey, options: ProofOptions): Promise<string
   return new SignJWT(payload).setProtectedHeader(header as { alg: string }).sign(key.privateKey);
 }
 
-interface AsMetadata {
-  issuer: string;
-  authorization_endpoint: string;
-  token_endpoint: string;
-}
-
-/** The authorization server's metadata (OpenID Connect Discovery, as RFC 8414 clients also try). */
-export async function asMetadata(issuer: string): Promise<AsMetadata> {
-  const res = await fetch(`${issuer}/.well-known/openid-configuration`);
-  if (!res.ok) throw new Error(`AS metadata ${issuer}: ${res.status}`);
-  return (await res.json()) as AsMetadata;
-}
-
-export interface TokenResponse {
-  access_token: string;
-  token_type: string;
-  scope?: string;
-}
-
 /**
  * The code flow with PKCE as API_CLIENT_ID at `issuer`, for `resource` (RFC 8707); with `dpop`, the
  * token request carries a proof and the access token comes back bound to that key (`token_type: DPoP`).
  */
-export async function tokensFor({ issuer = apiIdp, user = 'alice', resource = GATEWAY_RESOURCE, scope = 'openid mcp:tools', dpop }: { issuer?: string; user?: string; resource?: string; scope?: string; dpop?: DpopKey } = {}): Promise<TokenResponse> {
-  const meta = await asMetadata(issuer);
-  const verifier = b64u(crypto.getRandomValues(new Uint8Array(32)));
-  const challenge = b64u(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))));
-  const authorize = new URL(meta.authorization_endpoint);
-  const p = authorize.searchParams;
-  p.set('client_id', API_CLIENT_ID);
-  p.set('response_type', 'code');
-  p.set('redirect_uri', REDIRECT_URI);
-  p.set('scope', scope);
-  p.set('state', b64u(crypto.getRandomValues(new Uint8Array(16))));
-  p.set('code_challenge', challenge);
-  p.set('code_challenge_method', 'S256');
-  p.set('resource', resource);
-  const callbackUrl = new URL(String(await signInAtIdp(authorize.href, user)));
-  const code = callbackUrl.searchParams.get('code');
-  if (!code) throw new Error(`no code from ${issuer}: ${callbackUrl.href}`);
-  const body = new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier, resource });
-  const headers: Record<string, string> = { authorization: basic(API_CLIENT_ID, API_CLIENT_SECRET) };
-  if (dpop) headers['dpop'] = await proof(dpop, { htm: 'POST', htu: meta.token_endpoint });
-  const res = await fetch(meta.token_endpoint, { method: 'POST', body, headers });
-  const tokens = (await res.json()) as TokenResponse & { error?: string };
-  if (!res.ok || !tokens.access_token) throw new Error(`token endpoint: ${res.status} ${JSON.stringify(tokens)}`);
-  return tokens;
+export function tokensFor({ issuer = apiIdp, user = 'alice', resource = GATEWAY_RESOURCE, scope = 'openid mcp:tools', dpop }: { issuer?: string; user?: string; resource?: string; scope?: string; dpop?: DpopKey } = {}): Promise<TokenSet> {
+  return userTokens({ issuer, user, resource, scope, dpop: dpop && ((htu) => proof(dpop, { htm: 'POST', htu })) });
 }
 
 /** JSON headers of an API call with `Authorization: DPoP <token>` and a proof for this request. */

@@ -2,13 +2,14 @@
 // what the upstream saw, and access tokens from the API IdP and the test issuer.
 import { expect, inject } from 'vitest';
 import type { EchoBody, SignScript } from '../setup/protocol';
-import { API_CLIENT_ID, API_CLIENT_SECRET, REDIRECT_URI } from '../setup/constants';
+import { API_CLIENT_ID, API_CLIENT_SECRET } from '../setup/constants';
 import { gateway, type Gateway } from '../support/gateway';
 import { signIn } from '../support/flows';
-// @ts-ignore -- plain ESM script without type declarations
-import { signInAtIdp } from '../../scripts/idp-login.mjs';
+import { basicAuth, issuerMetadata } from '../support/tokens';
 
 export { API, NAVIGATE, header } from '../gateway/helpers';
+/** Tokens for a user from the API IdP as an API client (API_CLIENT_ID): see test/support/tokens.ts. */
+export { userTokens, type TokenSet } from '../support/tokens';
 
 export const SESSION_COOKIE = '__Host-edgegate';
 
@@ -68,71 +69,13 @@ export function challengeParams(header: string | null): Record<string, string> {
 
 // --- Tokens ---------------------------------------------------------------------------------------
 
-const b64u = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-const basic = (id: string, secret: string) => `Basic ${btoa(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`)}`;
-
-interface Metadata {
-  authorization_endpoint: string;
-  token_endpoint: string;
-  introspection_endpoint: string;
-  revocation_endpoint: string;
-}
-const metadataCache = new Map<string, Promise<Metadata>>();
-function metadata(issuer: string): Promise<Metadata> {
-  let m = metadataCache.get(issuer);
-  if (!m) {
-    m = fetch(`${issuer}/.well-known/openid-configuration`).then((r) => r.json() as Promise<Metadata>);
-    metadataCache.set(issuer, m);
-  }
-  return m;
-}
-
-export interface TokenSet {
-  access_token: string;
-  id_token?: string;
-  scope?: string;
-  expires_in?: number;
-}
-
-/**
- * Tokens for `user` from the API IdP, the way an API client gets them: the code flow (PKCE) with
- * `resource=` for a resource server's access token (JWT or opaque, see constants.ts), or without
- * for an ordinary UserInfo token. The client is API_CLIENT_ID, not the gateway.
- */
-export async function userTokens({ user = 'alice', resource, scope = 'openid' }: { user?: string; resource?: string; scope?: string } = {}): Promise<TokenSet> {
-  const issuer = inject('idpIssuerApi');
-  const meta = await metadata(issuer);
-  const verifier = b64u(crypto.getRandomValues(new Uint8Array(32)));
-  const challenge = b64u(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))));
-  const authorize = new URL(meta.authorization_endpoint);
-  const p = authorize.searchParams;
-  p.set('client_id', API_CLIENT_ID);
-  p.set('response_type', 'code');
-  p.set('redirect_uri', REDIRECT_URI);
-  p.set('scope', scope);
-  p.set('state', b64u(crypto.getRandomValues(new Uint8Array(16))));
-  p.set('nonce', b64u(crypto.getRandomValues(new Uint8Array(16))));
-  p.set('code_challenge', challenge);
-  p.set('code_challenge_method', 'S256');
-  if (resource) p.set('resource', resource);
-  const callbackUrl = new URL(String(await signInAtIdp(authorize.href, user)));
-  const code = callbackUrl.searchParams.get('code');
-  if (!code) throw new Error(`no code from the API IdP: ${callbackUrl.href}`);
-  const body = new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier });
-  if (resource) body.set('resource', resource);
-  const res = await fetch(meta.token_endpoint, { method: 'POST', body, headers: { authorization: basic(API_CLIENT_ID, API_CLIENT_SECRET) } });
-  const tokens = (await res.json()) as TokenSet & { error?: string; error_description?: string };
-  if (!res.ok || !tokens.access_token) throw new Error(`API IdP token endpoint: ${res.status} ${JSON.stringify(tokens)}`);
-  return tokens;
-}
-
 /** Revokes an access token at the API IdP (RFC 7009), as the client it was issued to. */
 export async function revoke(token: string): Promise<void> {
-  const meta = await metadata(inject('idpIssuerApi'));
+  const meta = await issuerMetadata(inject('idpIssuerApi'));
   const res = await fetch(meta.revocation_endpoint, {
     method: 'POST',
     body: new URLSearchParams({ token, token_type_hint: 'access_token' }),
-    headers: { authorization: basic(API_CLIENT_ID, API_CLIENT_SECRET) },
+    headers: { authorization: basicAuth(API_CLIENT_ID, API_CLIENT_SECRET) },
   });
   if (!res.ok) throw new Error(`revocation: ${res.status} ${await res.text()}`);
 }
