@@ -8,6 +8,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { objectName } from '../../src/coordinator/client';
 import type { CoordinatorObject as SessionCoordinator } from '../../src/coordinator/object';
+import { deliverLogoutToken } from '../support/backchannel';
 import type { Gateway } from '../support/gateway';
 import { API, SESSION_COOKIE, clock, handleOf, idp, lifecycleGateway, revokeAtIdp, signInWithIdpJar, signOutAtTheIdp, storedSession } from '../support/lifecycle';
 import { coordinatorNs, isolate, laggingKv } from './helpers';
@@ -20,15 +21,6 @@ async function served(gw: Gateway): Promise<boolean> {
   await res.arrayBuffer();
   if (res.status !== 200 && res.status !== 401) throw new Error(`unexpected ${res.status}`);
   return res.status === 200;
-}
-
-function deliverLogoutToken(gw: Gateway, logoutToken: string): Promise<Response> {
-  return gw.fetch('/_auth/backchannel-logout', {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ logout_token: logoutToken }),
-    cookies: false,
-  });
 }
 
 /** The browser's isolate, one that holds the session decrypted, and two isolates at a lagging location. */

@@ -5,6 +5,7 @@
 // delivered to the gateway as the IdP would.
 import { decodeJwt } from 'jose';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { deliverLogoutToken, theLogoutTokenSent } from '../support/backchannel';
 import type { Gateway } from '../support/gateway';
 import { CORP, PARTNER, corp, corpIssuer, idpsGateway, partner, partnerIssuer, signInKeepingIdpSession, signOutAtTheIdp, type IdpJar } from './helpers';
 
@@ -39,19 +40,7 @@ async function signedIn(b: Browser): Promise<boolean> {
 /** The user signs out at the IdP itself; returns the logout token it sent the gateway. */
 async function signOutAt(b: Browser, idp: 'corp' | 'partner'): Promise<string> {
   await signOutAtTheIdp(idp === 'corp' ? corpIssuer : partnerIssuer, b.idpJar);
-  const sent = await (idp === 'corp' ? corp : partner).logoutTokens();
-  expect(sent).toHaveLength(1);
-  expect(sent[0]!.uri).toBe('https://localhost/_auth/backchannel-logout');
-  return sent[0]!.logoutToken;
-}
-
-function deliver(gw: Gateway, logoutToken: string): Promise<Response> {
-  return gw.fetch('/_auth/backchannel-logout', {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ logout_token: logoutToken }),
-    cookies: false,
-  });
+  return theLogoutTokenSent(await (idp === 'corp' ? corp : partner).logoutTokens());
 }
 
 describe.each(MODES)('%s: logout from one IdP of several', (_mode, mode) => {
@@ -61,7 +50,7 @@ describe.each(MODES)('%s: logout from one IdP of several', (_mode, mode) => {
     const token = await signOutAt(aliceCorp, 'corp');
     expect(decodeJwt(token)).toMatchObject({ iss: corpIssuer, sub: 'alice', sid: expect.any(String) });
 
-    const res = await deliver(aliceCorp.gw, token);
+    const res = await deliverLogoutToken(aliceCorp.gw, token);
     expect(res.status).toBe(200);
     expect(await signedIn(aliceCorp)).toBe(false);
     expect(await signedIn(alicePartner), 'the same sub at another IdP is another user').toBe(true);
@@ -76,7 +65,7 @@ describe.each(MODES)('%s: logout from one IdP of several', (_mode, mode) => {
     expect(claims).toMatchObject({ iss: partnerIssuer, sub: 'alice' });
     expect(claims['sid'], 'partner names the user, not the IdP session').toBeUndefined();
 
-    const res = await deliver(alicePartner.gw, token);
+    const res = await deliverLogoutToken(alicePartner.gw, token);
     expect(res.status).toBe(200);
     expect(await signedIn(alicePartner)).toBe(false);
     expect(await signedIn(alicePartnerPhone), 'every partner session of alice').toBe(false);

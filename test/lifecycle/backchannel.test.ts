@@ -4,6 +4,7 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { LIFECYCLE_CLIENT_ID, LIFECYCLE_SUB_CLIENT_ID } from '../setup/constants';
+import { deliverLogoutToken, theLogoutTokenSent } from '../support/backchannel';
 import type { Gateway } from '../support/gateway';
 import { API, idp, lifecycleGateway, signInWithIdpJar, signOutAtTheIdp, type IdpJar } from '../support/lifecycle';
 
@@ -33,19 +34,7 @@ async function signedIn(b: Browser): Promise<boolean> {
 /** The user signs out at the IdP itself; returns the logout token the IdP sent to the gateway. */
 async function idpLogout(b: Browser): Promise<string> {
   await signOutAtTheIdp(b.idpJar);
-  const sent = await idp.logoutTokens();
-  expect(sent).toHaveLength(1);
-  expect(sent[0]!.uri).toBe('https://localhost/_auth/backchannel-logout');
-  return sent[0]!.logoutToken;
-}
-
-function deliver(gw: Gateway, logoutToken: string): Promise<Response> {
-  return gw.fetch('/_auth/backchannel-logout', {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ logout_token: logoutToken }),
-    cookies: false,
-  });
+  return theLogoutTokenSent(await idp.logoutTokens());
 }
 
 describe('back-channel logout from oidc-provider', () => {
@@ -60,7 +49,7 @@ describe('back-channel logout from oidc-provider', () => {
     expect(claims).toMatchObject({ sub: 'alice', aud: LIFECYCLE_CLIENT_ID, events: { [EVENT]: {} } });
     expect(claims['sid']).toEqual(expect.any(String));
 
-    const res = await deliver(aliceLaptop.gw, token);
+    const res = await deliverLogoutToken(aliceLaptop.gw, token);
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
 
@@ -79,7 +68,7 @@ describe('back-channel logout from oidc-provider', () => {
     expect(claims['sub']).toBe('alice');
     expect(claims['sid'], 'backchannel_logout_session_required is false').toBeUndefined();
 
-    expect((await deliver(aliceLaptop.gw, token)).status).toBe(200);
+    expect((await deliverLogoutToken(aliceLaptop.gw, token)).status).toBe(200);
     expect(await signedIn(aliceLaptop)).toBe(false);
     expect(await signedIn(alicePhone)).toBe(false);
     expect(await signedIn(bob)).toBe(true);
@@ -88,8 +77,8 @@ describe('back-channel logout from oidc-provider', () => {
   it('refuses the same logout token twice (jti replay), answering 400 JSON', async () => {
     const alice = await browser('alice');
     const token = await idpLogout(alice);
-    expect((await deliver(alice.gw, token)).status).toBe(200);
-    const again = await deliver(alice.gw, token);
+    expect((await deliverLogoutToken(alice.gw, token)).status).toBe(200);
+    const again = await deliverLogoutToken(alice.gw, token);
     expect(again.status).toBe(400);
     expect(again.headers.get('cache-control')).toBe('no-store');
     expect(again.headers.get('content-type')).toBe('application/json');
@@ -100,7 +89,7 @@ describe('back-channel logout from oidc-provider', () => {
     const other = await browser('alice', LIFECYCLE_SUB_CLIENT_ID);
     const alice = await browser('alice');
     const token = await idpLogout(other);
-    const res = await deliver(alice.gw, token);
+    const res = await deliverLogoutToken(alice.gw, token);
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error_description: string }).error_description).toContain('(aud)');
     expect(await signedIn(alice)).toBe(true);
@@ -110,6 +99,6 @@ describe('back-channel logout from oidc-provider', () => {
     const alice = await browser('alice');
     await alice.gw.fetch('/_auth/logout', { method: 'POST', headers: API });
     const token = await idpLogout(alice);
-    expect((await deliver(alice.gw, token)).status).toBe(200);
+    expect((await deliverLogoutToken(alice.gw, token)).status).toBe(200);
   });
 });
