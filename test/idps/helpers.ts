@@ -4,8 +4,8 @@ import { inject } from 'vitest';
 import { CLIENT_ID, CLIENT_SECRET } from '../setup/constants';
 // @ts-ignore -- plain ESM script without type declarations
 import { createCookieJar, signInAtIdp, signOutAtIdp } from '../../scripts/idp-login.mjs';
-import type { CapturedLogoutToken, IdpsIdpStats } from '../setup/protocol';
 import { gateway, type Gateway } from '../support/gateway';
+import { idpControlsAt } from '../support/idp-controls';
 
 export const corpIssuer = inject('idpIssuerCorp');
 export const partnerIssuer = inject('idpIssuerPartner');
@@ -68,21 +68,6 @@ export async function signOutAtTheIdp(issuer: string, idpJar: IdpJar): Promise<v
   await signOutAtIdp(`${issuer}/session/end`, { jar: idpJar });
 }
 
-/** The test controls of corp and partner (test/setup/idps-idp.ts). */
-export function controlsOf(issuer: string) {
-  async function control<T>(path: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${issuer}/__test/${path}`, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    if (!res.ok) throw new Error(`${issuer}/__test/${path}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
-  }
-  return {
-    stats: () => control<IdpsIdpStats>('stats'),
-    reset: () => control<{ ok: true }>('reset', {}),
-    /** down: the token endpoint answers 503 until `pass`. */
-    fault: (token: 'pass' | 'down') => control<unknown>('fault', { token }),
-    logoutTokens: () => control<CapturedLogoutToken[]>('logout-tokens'),
-  };
-}
-
-export const corp = controlsOf(corpIssuer);
-export const partner = controlsOf(partnerIssuer);
+/** The test controls of corp and partner (test/setup/idps-idp.ts, the layer of test/setup/idp-controls.ts). */
+export const corp = idpControlsAt(corpIssuer);
+export const partner = idpControlsAt(partnerIssuer);

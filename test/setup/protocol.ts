@@ -68,24 +68,16 @@ export interface EndpointFault {
 }
 export type EndpointFaults = Partial<Record<'discovery' | 'jwks' | 'token' | 'userinfo', EndpointFault>>;
 
-/** What the lifecycle IdP's token endpoint does next (test/setup/lifecycle-idp.ts). */
+/** What the token endpoint of an IdP with the test layer does next (test/setup/idp-controls.ts). */
 export type TokenFault = 'pass' | 'down' | 'hang' | 'reset' | 'hold';
 
-/** GET /__test/stats at the lifecycle IdP. */
-export interface LifecycleStats {
+/** GET /__test/stats at the lifecycle IdP and the IdPs of test/idps (test/setup/idp-controls.ts). */
+export interface IdpStats {
   /** Token endpoint requests that reached oidc-provider, by grant_type. */
   token: Record<string, number>;
   /** Token endpoint requests answered by a fault instead (down / hang / reset). */
   refused: number;
   revocation: number;
-}
-
-/** GET /__test/stats at the IdPs of test/idps (test/setup/idps-idp.ts). */
-export interface IdpsIdpStats {
-  /** Token endpoint requests that reached oidc-provider, by grant_type. */
-  token: Record<string, number>;
-  /** Token endpoint requests answered by the `down` fault instead. */
-  refused: number;
 }
 
 /** A back-channel logout request the lifecycle IdP (or an IdP of test/idps) made (captured, not sent). */

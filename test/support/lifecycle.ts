@@ -2,7 +2,7 @@
 //
 //   lifecycleGateway(overrides)    a gateway at the lifecycle IdP with offline_access (refresh tokens)
 //   signInWithIdpJar(gw, user)     full sign-in keeping the IdP's cookies, so the IdP session can be ended later
-//   idp.stats() / reset() / fault() / held() / release() / logoutTokens()   the lifecycle IdP's test controls
+//   idp.stats() / reset() / fault() / held() / release() / logoutTokens()   the lifecycle IdP's test controls (./idp-controls.ts)
 //   storedSession(gw)              the session behind the jar's cookie, decrypted as the gateway would
 //   clock                          the fake clock (Date only) the gateway reads its `now` from
 import { env } from 'cloudflare:workers';
@@ -12,9 +12,9 @@ import { createCookieJar, signInAtIdp, signOutAtIdp } from '../../scripts/idp-lo
 import type { Session } from '../../src/session/model';
 import { KvSessionStore, parseSessionCookie, type SessionHandle } from '../../src/session/store';
 import { CLIENT_SECRET, LIFECYCLE_CLIENT_ID } from '../setup/constants';
-import type { CapturedLogoutToken, LifecycleStats, TokenFault } from '../setup/protocol';
 import { startSignIn } from './flows';
 import { gateway, type Gateway } from './gateway';
+import { idpControlsAt } from './idp-controls';
 
 export const kv = (env as unknown as { SESSIONS: KVNamespace }).SESSIONS;
 export const lifecycleIssuer = inject('idpIssuerLifecycle');
@@ -64,24 +64,7 @@ export async function rawSession(gw: Gateway, handle = handleOf(gw)): Promise<st
   return kv.get(`session:${handle.id}`);
 }
 
-async function control<T>(path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${lifecycleIssuer}/__test/${path}`, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  if (!res.ok) throw new Error(`lifecycle IdP /__test/${path}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-}
-
-export const idp = {
-  stats: () => control<LifecycleStats>('stats'),
-  reset: () => control<{ ok: true }>('reset', {}),
-  fault: (token: TokenFault, ms = 0) => control<unknown>('fault', { token, ms }),
-  held: async () => (await control<{ held: number }>('held')).held,
-  release: () => control<{ released: number }>('release', {}),
-  /** Lets only the oldest held token request through. */
-  releaseOne: () => control<{ released: number }>('release', { count: 1 }),
-  logoutTokens: () => control<CapturedLogoutToken[]>('logout-tokens'),
-  /** Refresh-token grants the IdP's token endpoint has processed since the last reset. */
-  refreshes: async () => (await control<LifecycleStats>('stats')).token['refresh_token'] ?? 0,
-};
+export const idp = idpControlsAt(lifecycleIssuer);
 
 /** RFC 7662 introspection at the lifecycle IdP, as the gateway's client. */
 export async function introspect(token: string, clientId = LIFECYCLE_CLIENT_ID): Promise<{ active: boolean } & Record<string, unknown>> {
