@@ -6,6 +6,7 @@
 // (one read for concurrent sign-ins); tokens anyone can send stay bound by the cooldown.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CLIENT_ID } from '../setup/constants';
+import { deliverLogoutToken } from '../support/backchannel';
 import { signInWithScript } from '../support/flows';
 import { gateway, type Gateway } from '../support/gateway';
 import { newIssuer, now, requestsTo, signJwt, testIssuer } from './helpers';
@@ -27,7 +28,7 @@ async function postLogoutToken(gw: Gateway, issuer: string, kid: string): Promis
     claims: { iss: issuer, aud: CLIENT_ID, iat: now(), exp: now() + 120, jti: crypto.randomUUID(), events: { [EVENT]: {} }, sub: 'victim' },
     sign: 'wrong-key',
   });
-  const res = await gw.fetch('/_auth/backchannel-logout', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ logout_token: token }), cookies: false });
+  const res = await deliverLogoutToken(gw, token);
   await res.arrayBuffer();
   return res.status;
 }

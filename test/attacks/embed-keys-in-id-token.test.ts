@@ -5,6 +5,7 @@
 // unknown critical extension fails the token even under a valid signature.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_ID } from '../setup/constants';
+import { deliverLogoutToken } from '../support/backchannel';
 import { gateway } from '../support/gateway';
 import { b64u, expectRefusedAt, newIssuer, now, requestsTo, signInWithIdToken, signJwt } from './helpers';
 
@@ -89,7 +90,7 @@ describe('logout tokens that bring their own key', () => {
       { typ: 'logout+jwt', ...header(attacker) },
       { iss: issuer, aud: CLIENT_ID, iat: now(), exp: now() + 120, jti: crypto.randomUUID(), events: { 'http://schemas.openid.net/event/backchannel-logout': {} }, sub: 'victim' },
     );
-    const res = await gw.fetch('/_auth/backchannel-logout', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ logout_token: token }) });
+    const res = await deliverLogoutToken(gw, token);
     expect(res.status).toBe(400);
     expect(await requestsTo(attacker, '/jwks')).toBe(0);
   });

@@ -4,6 +4,7 @@
 // JWKS for an unknown `kid` at most once per cooldown (30 s), sequential or concurrent.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CLIENT_ID } from '../setup/constants';
+import { deliverLogoutToken } from '../support/backchannel';
 import { gateway, type Gateway } from '../support/gateway';
 import { newIssuer, now, requestsTo, signJwt } from './helpers';
 
@@ -31,8 +32,6 @@ const logoutToken = (issuer: string, kid: string) =>
   });
 
 const callApi = (gw: Gateway, token: string) => gw.fetch('/api/x', { headers: { accept: 'application/json', authorization: `Bearer ${token}` }, cookies: false });
-const postLogout = (gw: Gateway, token: string) =>
-  gw.fetch('/_auth/backchannel-logout', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ logout_token: token }), cookies: false });
 
 describe('a flood of unknown kids', () => {
   it('in bearer tokens, one after another: the JWKS is read once, every token is refused with 401', async () => {
@@ -61,7 +60,7 @@ describe('a flood of unknown kids', () => {
   it('in back-channel logout tokens, all at once: at most one JWKS read, every token refused', async () => {
     const { gw, issuer } = await apiGateway();
     const tokens = await Promise.all(Array.from({ length: 30 }, (_, i) => logoutToken(issuer, `attacker-${i}`)));
-    const answers = await Promise.all(tokens.map((token) => postLogout(gw, token)));
+    const answers = await Promise.all(tokens.map((token) => deliverLogoutToken(gw, token)));
     expect(answers.map((r) => r.status)).toEqual(tokens.map(() => 400));
     expect(await requestsTo(issuer, '/jwks')).toBeLessThanOrEqual(1);
   });

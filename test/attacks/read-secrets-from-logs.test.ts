@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 // @ts-ignore -- plain ESM script without type declarations
 import { createCookieJar, signInAtIdp, signOutAtIdp } from '../../scripts/idp-login.mjs';
 import { CLIENT_ID, CLIENT_SECRET, LIFECYCLE_ACCESS_TTL, SESSION_SECRET } from '../setup/constants';
+import { deliverLogoutToken } from '../support/backchannel';
 import { callback, signInWithScript, startSignIn } from '../support/flows';
 import { gateway } from '../support/gateway';
 import { clock, idp, lifecycleGateway, storedSession } from '../support/lifecycle';
@@ -113,7 +114,7 @@ describe('the operator’s log', () => {
         claims: { iss: testIssuer, aud, iat: now(), exp: now() + 120, jti: crypto.randomUUID(), events: { 'http://schemas.openid.net/event/backchannel-logout': {} }, sub: 'victim' },
       });
       secrets.push(token);
-      await gw.fetch('/_auth/backchannel-logout', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ logout_token: token }) });
+      await deliverLogoutToken(gw, token);
     }
     // Garbage and stolen session cookies.
     const victim = gateway({ OIDC_ISSUER: testIssuer });

@@ -5,6 +5,7 @@
 // src/coordinator/client.ts (coordinatorCalls()), which `npm run bench` can read the same way.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { coordinatorCalls } from '../../src/coordinator/client';
+import { deliverLogoutToken } from '../support/backchannel';
 import type { Gateway } from '../support/gateway';
 import { API, SESSION_COOKIE, clock, idp, lifecycleGateway, signInWithIdpJar, signOutAtTheIdp, storedSession } from '../support/lifecycle';
 import { ORIGIN, apiGateway, boundToken, dpopHeaders, tokensFor } from '../api/helpers';
@@ -60,12 +61,7 @@ describe('Durable Object calls per request type', () => {
     await signOutAtTheIdp(idpJar);
     const [sent] = await idp.logoutTokens();
     const calls = await callsOf(async () => {
-      const res = await lifecycleGateway().fetch('/_auth/backchannel-logout', {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ logout_token: sent!.logoutToken }),
-        cookies: false,
-      });
+      const res = await deliverLogoutToken(lifecycleGateway(), sent!.logoutToken);
       expect(res.status).toBe(200);
     });
     expect(calls, 'lookup by sid, the end, its three index entries removed').toMatchObject({ end: 1, index: 4, total: 5 });

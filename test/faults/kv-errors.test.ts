@@ -2,6 +2,7 @@
 // instead of a 500, nobody is let in on a session that cannot be read, public pages stay up
 // (anonymously), sessions are intact once KV answers again, and logout still ends what it can.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { deliverLogoutToken } from '../support/backchannel';
 import { signInWithScript } from '../support/flows';
 import { gateway, type Gateway } from '../support/gateway';
 import type { CapturedLogs } from '../support/logs';
@@ -110,7 +111,7 @@ describe('KV failing', () => {
     });
     kv.failing.add('list');
     kv.failing.add('get');
-    const res = await gw.fetch('/_auth/backchannel-logout', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ logout_token: token }), cookies: false });
+    const res = await deliverLogoutToken(gw, token);
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: string }).error).toBe('temporarily_unavailable');
   });

@@ -2,6 +2,7 @@
 // session ended, pair by a one-way tag of the session id, and carry no token, cookie or session id;
 // refusals name who was refused when that is known.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { deliverLogoutToken } from '../support/backchannel';
 import { API, SESSION_COOKIE, handleOf, idp, lifecycleGateway, signInWithIdpJar, signOutAtTheIdp } from '../support/lifecycle';
 import { captureLogs, type CapturedLogs } from '../support/logs';
 
@@ -33,13 +34,7 @@ describe('audit events', () => {
     const idpJar = await signInWithIdpJar(gw, 'alice');
     await signOutAtTheIdp(idpJar);
     const [sent] = await idp.logoutTokens();
-    const deliver = () =>
-      lifecycleGateway().fetch('/_auth/backchannel-logout', {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ logout_token: sent!.logoutToken }),
-        cookies: false,
-      });
+    const deliver = () => deliverLogoutToken(lifecycleGateway(), sent!.logoutToken);
     expect((await deliver()).status).toBe(200);
     expect(events('signed_out')).toEqual([expect.objectContaining({ how: 'back-channel', sub: 'alice' })]);
     expect(events('backchannel_logout')[0]).toMatchObject({ sessions_ended: 1 });

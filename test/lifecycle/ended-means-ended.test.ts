@@ -6,6 +6,7 @@
 import { decodeJwt } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LIFECYCLE_SUB_CLIENT_ID } from '../setup/constants';
+import { deliverLogoutToken } from '../support/backchannel';
 import type { Gateway } from '../support/gateway';
 import { API, SESSION_COOKIE, clock, handleOf, idp, introspect, kv, lifecycleGateway, signInWithIdpJar, signOutAtTheIdp, storedSession, until } from '../support/lifecycle';
 import { coordinatorNs, isolate, laggingKv } from '../coordinator/helpers';
@@ -92,12 +93,7 @@ describe.each(MODES)('%s', (mode, overrides) => {
     const [sent] = await idp.logoutTokens();
     expect(decodeJwt(sent!.logoutToken)['sid'], 'a logout token by sub alone').toBeUndefined();
     const receiver = lifecycleGateway({ ...overrides, OIDC_CLIENT_ID: LIFECYCLE_SUB_CLIENT_ID });
-    const res = await receiver.fetch('/_auth/backchannel-logout', {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ logout_token: sent!.logoutToken }),
-      cookies: false,
-    });
+    const res = await deliverLogoutToken(receiver, sent!.logoutToken);
     expect(res.status).toBe(200);
     // The revocation check is trusted for 1 s per isolate: past it, every isolate asks again.
     clock.set(Math.floor(Date.now() / 1000) + 2);

@@ -3,6 +3,7 @@
 // token-endpoint ID tokens — test/attacks/block-sign-ins-after-key-rotation), and then it verifies.
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { CLIENT_ID } from '../setup/constants';
+import { deliverLogoutToken } from '../support/backchannel';
 import { createTestIssuer, signInWithScript } from '../support/flows';
 import { gateway } from '../support/gateway';
 import { API, clock } from '../support/lifecycle';
@@ -62,7 +63,7 @@ describe('IdP key rotation', () => {
       body: JSON.stringify({ sign: 'rotated', claims: { iss: issuer, aud: CLIENT_ID, iat: now, exp: now + 120, jti: crypto.randomUUID(), events: { [EVENT]: {} }, sid }, header: { typ: 'logout+jwt', kid } }),
     });
     const { jwt } = (await res.json()) as { jwt: string };
-    const logout = await gw.fetch('/_auth/backchannel-logout', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ logout_token: jwt }), cookies: false });
+    const logout = await deliverLogoutToken(gw, jwt);
     expect(logout.status, await logout.clone().text()).toBe(200);
     expect((await gw.fetch('/page', { headers: API })).status).toBe(401);
   });

@@ -3,6 +3,7 @@
 // KV-only mode it lives in KV (checked here key by key); with the coordinator in its index objects.
 import { describe, expect, inject, it } from 'vitest';
 import { CLIENT_ID } from '../setup/constants';
+import { deliverLogoutToken } from '../support/backchannel';
 import { signInWithScript } from '../support/flows';
 import { gateway, type Gateway } from '../support/gateway';
 import { API, handleOf, kv } from '../support/lifecycle';
@@ -25,7 +26,7 @@ async function logoutBySid(gw: Gateway, sid: string): Promise<Response> {
     body: JSON.stringify({ claims: { iss: issuer, aud: CLIENT_ID, iat: now, exp: now + 120, jti: crypto.randomUUID(), events: { [EVENT]: {} }, sid }, header: { typ: 'logout+jwt' } }),
   });
   const { jwt } = (await res.json()) as { jwt: string };
-  return gw.fetch('/_auth/backchannel-logout', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ logout_token: jwt }), cookies: false });
+  return deliverLogoutToken(gw, jwt);
 }
 
 describe('session index', () => {

@@ -4,6 +4,7 @@
 // Real time: the watcher runs on timers, which a fake clock does not drive.
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { LIFECYCLE_SHORT_CLIENT_ID, LIFECYCLE_SHORT_TTL } from '../setup/constants';
+import { deliverLogoutToken } from '../support/backchannel';
 import { signInWithScript } from '../support/flows';
 import { gateway, type Gateway } from '../support/gateway';
 import { API, clock, handleOf, idp, kv, lifecycleGateway, revokeAtIdp, signInWithIdpJar, signOutAtTheIdp, storedSession, stillSignedIn } from '../support/lifecycle';
@@ -61,12 +62,7 @@ describe('a WebSocket ends with its session', () => {
     await expectEcho(socket);
     await signOutAtTheIdp(idpJar);
     const [sent] = await idp.logoutTokens();
-    const res = await gw.fetch('/_auth/backchannel-logout', {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ logout_token: sent!.logoutToken }),
-      cookies: false,
-    });
+    const res = await deliverLogoutToken(gw, sent!.logoutToken);
     expect(res.status).toBe(200);
     await expectEndedWithin(socket, COORDINATED_BOUND_MS);
   });
