@@ -23,7 +23,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
-import { startIdp } from '../scripts/idp.mjs';
+import { gatewayClient, startIdp } from '../scripts/idp.mjs';
 import { buildColdBundles, buildWorkers, bundleComposition, peerBundleSize } from './lib/build.mjs';
 import { closedLoop } from './lib/load.mjs';
 import { cpuMicros } from './lib/procstat.mjs';
@@ -130,8 +130,8 @@ async function main() {
   step('starting the local IdP (oidc-provider)');
   const idp = await startIdp({
     clients: [
-      client(CLIENT_ID, [origin(ports.gateway), origin(ports.counted), origin(ports.memory), origin(ports.peer), origin(ports.coldSignIn)]),
-      client(REFRESH_CLIENT_ID, [origin(ports.refresh)]),
+      gatewayClient(CLIENT_ID, CLIENT_SECRET, [origin(ports.gateway), origin(ports.counted), origin(ports.memory), origin(ports.peer), origin(ports.coldSignIn)]),
+      gatewayClient(REFRESH_CLIENT_ID, CLIENT_SECRET, [origin(ports.refresh)]),
     ],
     ttl: { AccessToken: (_ctx, token) => (token?.clientId === REFRESH_CLIENT_ID ? REFRESH_PROBE_TOKEN_TTL : 3600) },
   });
@@ -149,7 +149,7 @@ async function main() {
     ROUTES: [{ path: '/assets/**', auth: 'public' }],
   };
   // The peer's settings: the same IdP, client and upstream. Its callback at /_auth/callback, the path
-  // client() registers for every origin; the gateway's default scopes (the peer would ask for every
+  // gatewayClient() registers for every origin; the gateway's default scopes (the peer would ask for every
   // scope the IdP lists); a refresh due only after an hour, far beyond RUN_DEADLINE_MS, so no signed-in
   // request of this run is due one (its default, 15 minutes, would do too).
   const peerBindings = {
@@ -290,19 +290,6 @@ async function main() {
 }
 
 // ---- servers ---------------------------------------------------------------------------------------
-
-/** @param {string} id @param {string[]} origins */
-function client(id, origins) {
-  return {
-    client_id: id,
-    client_secret: CLIENT_SECRET,
-    redirect_uris: origins.map((o) => `${o}/_auth/callback`),
-    post_logout_redirect_uris: origins.map((o) => `${o}/_auth/signed-out`),
-    grant_types: ['authorization_code', 'refresh_token'],
-    response_types: ['code'],
-    token_endpoint_auth_method: 'client_secret_basic',
-  };
-}
 
 async function startUpstream() {
   const child = fork(join(ROOT, 'bench/lib/upstream.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });

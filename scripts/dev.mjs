@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDemoSite } from './demo-site.mjs';
-import { startIdp } from './idp.mjs';
+import { gatewayClient, startIdp } from './idp.mjs';
 import { killWranglerGroup, spawnWranglerDev, stopWranglerDev } from './wrangler-dev.mjs';
 
 const HOST = '127.0.0.1';
@@ -35,16 +35,7 @@ const idp = await startIdp({
   port: IDP_PORT,
   host: HOST,
   clients: [
-    {
-      client_id: CLIENT_ID,
-      client_secret: CLIENT_SECRET,
-      redirect_uris: gatewayOrigins.map((origin) => `${origin}/_auth/callback`),
-      post_logout_redirect_uris: gatewayOrigins.map((origin) => `${origin}/_auth/signed-out`),
-      backchannel_logout_uri: `${gatewayOrigins[0]}/_auth/backchannel-logout`,
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'client_secret_basic',
-    },
+    gatewayClient(CLIENT_ID, CLIENT_SECRET, gatewayOrigins, { backchannel_logout_uri: `${gatewayOrigins[0]}/_auth/backchannel-logout` }),
   ],
 }).catch((error) => fail(`local IdP could not start on ${HOST}:${IDP_PORT}`, error));
 

@@ -86,6 +86,26 @@ const COOKIE_KEYS = ['edgegate-local-idp-cookie-key-not-a-secret'];
  */
 
 /**
+ * A gateway's client registration at this IdP: its callback and signed-out URIs on each of its
+ * origins, the code flow with refresh tokens, client_secret_basic. `extra` adds or overrides members
+ * (e.g. `backchannel_logout_uri`).
+ * @param {string} clientId @param {string} clientSecret @param {string[]} origins
+ * @param {Record<string, unknown>} [extra]
+ */
+export function gatewayClient(clientId, clientSecret, origins, extra = {}) {
+  return {
+    client_id: clientId,
+    client_secret: clientSecret,
+    redirect_uris: origins.map((origin) => `${origin}/_auth/callback`),
+    post_logout_redirect_uris: origins.map((origin) => `${origin}/_auth/signed-out`),
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    token_endpoint_auth_method: 'client_secret_basic',
+    ...extra,
+  };
+}
+
+/**
  * Starts the provider on `http://<host>:<port>`.
  * @param {IdpOptions} [options]
  * @returns {Promise<{ issuer: string, port: number, provider: Provider, close: () => Promise<void> }>}

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
 import { startDemoSite } from '../../scripts/demo-site.mjs';
-import { startIdp } from '../../scripts/idp.mjs';
+import { gatewayClient, startIdp } from '../../scripts/idp.mjs';
 import { createCookieJar, signInAtIdp } from '../../scripts/idp-login.mjs';
 import { killWranglerGroup, spawnWranglerDev, stopWranglerDev } from '../../scripts/wrangler-dev.mjs';
 
@@ -49,17 +49,7 @@ beforeAll(async () => {
   const idp = await startIdp({
     port: 0,
     host: HOST,
-    clients: [
-      {
-        client_id: CLIENT_ID,
-        client_secret: CLIENT_SECRET,
-        redirect_uris: [`${gatewayUrl}/_auth/callback`],
-        post_logout_redirect_uris: [`${gatewayUrl}/_auth/signed-out`],
-        grant_types: ['authorization_code', 'refresh_token'],
-        response_types: ['code'],
-        token_endpoint_auth_method: 'client_secret_basic',
-      },
-    ],
+    clients: [gatewayClient(CLIENT_ID, CLIENT_SECRET, [gatewayUrl])],
   });
   closables.push(idp);
   issuer = idp.issuer;

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 import { startDemoSite } from '../../scripts/demo-site.mjs';
-import { startIdp } from '../../scripts/idp.mjs';
+import { gatewayClient, startIdp } from '../../scripts/idp.mjs';
 import { killWranglerGroup, spawnWranglerDev, stopWranglerDev } from '../../scripts/wrangler-dev.mjs';
 
 // Test-only values, public in this repository.
@@ -107,17 +107,7 @@ export async function startStack({ logFile, vars: extraVars = {} }: StackOptions
     const idp = await startIdp({
       port: 0,
       host: HOST,
-      clients: [
-        {
-          client_id: CLIENT_ID,
-          client_secret: CLIENT_SECRET,
-          redirect_uris: [`${gatewayUrl}/_auth/callback`],
-          post_logout_redirect_uris: [`${gatewayUrl}/_auth/signed-out`],
-          grant_types: ['authorization_code', 'refresh_token'],
-          response_types: ['code'],
-          token_endpoint_auth_method: 'client_secret_basic',
-        },
-      ],
+      clients: [gatewayClient(CLIENT_ID, CLIENT_SECRET, [gatewayUrl])],
     });
     closables.push(idp);
     const site = await startDemoSite({ port: 0, host: HOST });
