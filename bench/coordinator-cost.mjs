@@ -13,16 +13,15 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 
 import { WORKERD_BUILD } from './lib/build.mjs';
 import { scratchDir, startStubUpstream, withCleanups } from './lib/harness.mjs';
 import { closedLoop } from './lib/load.mjs';
-import { cpuMicros, workerdPids } from './lib/procstat.mjs';
-import { freePort } from './lib/runtime.mjs';
+import { cpuMicros } from './lib/procstat.mjs';
+import { freePort, startWorker } from './lib/runtime.mjs';
 import { signIn } from './lib/signin.mjs';
 import { round } from './lib/stats.mjs';
-import { startIdp } from '../scripts/idp.mjs';
+import { gatewayClient, startIdp } from '../scripts/idp.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
@@ -54,7 +53,7 @@ async function main(cleanups) {
   const ports = [await freePort(), await freePort(), await freePort()];
   const origins = ports.map((port) => `http://127.0.0.1:${port}`);
   const idp = await startIdp({
-    clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: origins.map((o) => `${o}/_auth/callback`), grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic' }],
+    clients: [gatewayClient(CLIENT_ID, CLIENT_SECRET, origins)],
   });
   cleanups.push(() => idp.close());
 
@@ -66,26 +65,10 @@ async function main(cleanups) {
     ['coordinator, 1 s isolate window (shipped)', 'shipped.mjs', true],
   ];
   for (const [i, [name, file, withCoordinator]] of setups.entries()) {
-    const before = new Set(workerdPids());
-    const mf = new Miniflare(
-      convertV4MiniflareOptions({
-        name: `variant-${i}`,
-        host: '127.0.0.1',
-        port: ports[i],
-        modules: true,
-        scriptPath: join(work, file),
-        modulesRoot: work,
-        compatibilityDate: '2026-07-01',
-        bindings,
-        kvNamespaces: ['SESSIONS'],
-        ...(withCoordinator ? { durableObjects: { COORDINATOR: { className: 'SessionCoordinator', useSQLite: true } } } : {}),
-      }),
-    );
-    const url = await mf.ready;
-    cleanups.push(() => mf.dispose());
-    const pid = workerdPids().find((p) => !before.has(p)) ?? null;
-    const { cookie } = await signIn(url.origin, 'alice');
-    variants.push({ name, origin: url.origin, pid, headers: { accept: 'text/html', cookie }, serial: [], parallel: [] });
+    const rt = await startWorker({ name: `variant-${i}`, script: join(work, file), port: ports[i], bindings, kv: ['SESSIONS'], coordinator: withCoordinator });
+    cleanups.push(() => rt.mf.dispose());
+    const { cookie } = await signIn(rt.origin, 'alice');
+    variants.push({ name, origin: rt.origin, pid: rt.pid, headers: { accept: 'text/html', cookie }, serial: [], parallel: [] });
   }
 
   const check = (res) => res.statusCode === 200 && res.headers['x-bench-user'] === 'alice';

@@ -12,14 +12,13 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 
 import { WORKERD_BUILD } from './lib/build.mjs';
 import { scratchDir, startStubUpstream, withCleanups } from './lib/harness.mjs';
-import { freePort } from './lib/runtime.mjs';
+import { freePort, startWorker } from './lib/runtime.mjs';
 import { signIn } from './lib/signin.mjs';
 import { round } from './lib/stats.mjs';
-import { startIdp } from '../scripts/idp.mjs';
+import { gatewayClient, startIdp } from '../scripts/idp.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ROUNDS = Number(process.env.ROUNDS ?? 12);
@@ -42,7 +41,7 @@ async function main(cleanups) {
   const origins = ports.map((port) => `http://127.0.0.1:${port}`);
   let tokenRequests = 0;
   const idp = await startIdp({
-    clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: origins.map((o) => `${o}/_auth/callback`), grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic' }],
+    clients: [gatewayClient(CLIENT_ID, CLIENT_SECRET, origins)],
     ttl: { AccessToken: TOKEN_TTL_S, IdToken: 3600 },
   });
   cleanups.push(() => idp.close());
@@ -55,22 +54,9 @@ async function main(cleanups) {
   ];
   const results = [];
   for (const [i, [name, withCoordinator]] of setups.entries()) {
-    const mf = new Miniflare(
-      convertV4MiniflareOptions({
-        name: `refresh-${i}`,
-        host: '127.0.0.1',
-        port: ports[i],
-        modules: true,
-        scriptPath: join(work, 'gateway.mjs'),
-        modulesRoot: work,
-        compatibilityDate: '2026-07-01',
-        bindings,
-        kvNamespaces: ['SESSIONS'],
-        ...(withCoordinator ? { durableObjects: { COORDINATOR: { className: 'SessionCoordinator', useSQLite: true } } } : {}),
-      }),
-    );
-    const url = await mf.ready;
-    cleanups.push(() => mf.dispose());
+    const rt = await startWorker({ name: `refresh-${i}`, script: join(work, 'gateway.mjs'), port: ports[i], bindings, kv: ['SESSIONS'], coordinator: withCoordinator });
+    cleanups.push(() => rt.mf.dispose());
+    const url = new URL(rt.origin);
     const { cookie } = await signIn(url.origin, 'alice');
     const get = async () => {
       const started = performance.now();

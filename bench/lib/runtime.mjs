@@ -34,10 +34,11 @@ export function freePort() {
 /**
  * Starts one worker. Instances must be started one after another (not in parallel) so the new
  * workerd process can be told apart from the ones already running.
- * @param {{ name: string, script: string, port: number, bindings?: Record<string, unknown>, kv?: string[], inspectorPort?: number }} options
+ * @param {{ name: string, script: string, port: number, bindings?: Record<string, unknown>, kv?: string[], inspectorPort?: number, coordinator?: boolean }} options
+ *   `coordinator`: the COORDINATOR binding to the script's SessionCoordinator class (SQLite-backed, as wrangler.toml)
  * @returns {Promise<Runtime>}
  */
-export async function startWorker({ name, script, port, bindings = {}, kv = [], inspectorPort }) {
+export async function startWorker({ name, script, port, bindings = {}, kv = [], inspectorPort, coordinator = false }) {
   const before = new Set(workerdPids());
   /** @type {Runtime['logs']} */
   const logs = [];
@@ -55,6 +56,7 @@ export async function startWorker({ name, script, port, bindings = {}, kv = [], 
       kvNamespaces: kv,
       handleStructuredLogs: (log) => logs.push({ level: log.level, message: log.message }),
       ...(inspectorPort ? { inspectorPort } : {}),
+      ...(coordinator ? { durableObjects: { COORDINATOR: { className: 'SessionCoordinator', useSQLite: true } } } : {}),
     }),
   );
   const url = await mf.ready;
