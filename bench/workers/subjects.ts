@@ -275,22 +275,16 @@ async function hotPathComponents(setup: Setup, kv: MemoryKv, facts: Record<strin
     for (const [name, value] of added) out.append(name, value);
     return out;
   };
-  components['Headers: clone whole, walk names, delete matches, then set 11'] = async () => {
+  const cloneStripAnd = (add: 'set' | 'append') => async () => {
     const out = new Headers(incoming);
     for (const name of incoming.keys()) {
       if (name.startsWith('x-user') || name.startsWith('x_user')) out.delete(name);
     }
-    for (const [name, value] of added) out.set(name, value);
+    for (const [name, value] of added) out[add](name, value);
     return out;
   };
-  components['Headers: clone whole, walk names, delete matches, then append 11 (as src/proxy)'] = async () => {
-    const out = new Headers(incoming);
-    for (const name of incoming.keys()) {
-      if (name.startsWith('x-user') || name.startsWith('x_user')) out.delete(name);
-    }
-    for (const [name, value] of added) out.append(name, value);
-    return out;
-  };
+  components['Headers: clone whole, walk names, delete matches, then set 11'] = cloneStripAnd('set');
+  components['Headers: clone whole, walk names, delete matches, then append 11 (as src/proxy)'] = cloneStripAnd('append');
   // UPSTREAM_TIMEOUT's per-request timer (proxy/forward.ts), armed and cleared.
   components['setTimeout + clearTimeout'] = async () => clearTimeout(setTimeout(noop, 30_000));
   return components;

@@ -155,7 +155,7 @@ export function upstreamHeaders(incoming: Headers, ctx: ForwardContext): Headers
   }
   if (isWebSocket) headers.append('upgrade', 'websocket');
 
-  const scheme = ctx.publicUrl.protocol === 'https:' ? 'https' : ctx.publicUrl.protocol.replace(':', '');
+  const scheme = ctx.publicUrl.protocol.replace(':', '');
   headers.append('x-forwarded-host', ctx.publicUrl.host);
   headers.append('x-forwarded-proto', scheme);
   headers.append('x-forwarded-scheme', scheme);
