@@ -86,15 +86,6 @@ function canonical(name: string): string {
 /** Every exact name the gateway removes from a client's request, whatever the request. */
 const ALWAYS_STRIPPED: ReadonlySet<string> = new Set([...IDENTITY_EXACT, ...GATEWAY_SET, ...URL_OVERRIDE, ...HOP_BY_HOP]);
 
-export function isIdentityHeader(name: string, extra: ReadonlySet<string> = EMPTY): boolean {
-  return isIdentityCanonical(canonical(name), extra);
-}
-
-function isIdentityCanonical(n: string, extra: ReadonlySet<string> = EMPTY): boolean {
-  if (IDENTITY_EXACT.has(n) || extra.has(n)) return true;
-  return hasIdentityPrefix(n);
-}
-
 function hasIdentityPrefix(n: string): boolean {
   // Every prefix starts with "x" or "o": most names are settled by their first letter.
   const first = n.charCodeAt(0);
