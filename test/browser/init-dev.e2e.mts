@@ -7,7 +7,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,6 +16,7 @@ import { startDemoSite } from '../../scripts/demo-site.mjs';
 import { gatewayClient, startIdp } from '../../scripts/idp.mjs';
 import { createCookieJar, signInAtIdp } from '../../scripts/idp-login.mjs';
 import { killWranglerGroup, spawnWranglerDev, stopWranglerDev } from '../../scripts/wrangler-dev.mjs';
+import { freePort, waitForGateway } from './stack.mts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const HOST = '127.0.0.1';
@@ -99,7 +99,7 @@ describe('npm run init (oidc-provider) → npm run check → wrangler dev → si
   });
 
   test('wrangler dev starts with the written files and alice signs in through it', async () => {
-    await waitForGateway();
+    await waitForGateway(wrangler!, gatewayUrl, issuer, output);
     const jar = createCookieJar();
     const go = async (url: string) => {
       const response = await fetch(url, { redirect: 'manual', headers: { accept: 'text/html', 'sec-fetch-mode': 'navigate', cookie: jar.header(new URL(url)) } });
@@ -122,31 +122,3 @@ describe('npm run init (oidc-provider) → npm run check → wrangler dev → si
   });
 });
 
-async function waitForGateway() {
-  const deadline = Date.now() + 60_000;
-  let last = 'no answer yet';
-  while (Date.now() < deadline) {
-    if (wrangler?.exitCode !== null || wrangler?.signalCode !== null) throw new Error(`wrangler dev exited:\n${output.join('').slice(-3000)}`);
-    try {
-      const response = await fetch(`${gatewayUrl}/_auth/login`, { redirect: 'manual', headers: { accept: 'text/html' }, signal: AbortSignal.timeout(2_000) });
-      await response.body?.cancel();
-      if ((response.headers.get('location') ?? '').startsWith(`${issuer}/`)) return;
-      last = `HTTP ${response.status}`;
-    } catch (error) {
-      last = error instanceof Error ? error.message : String(error);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`gateway not ready (last: ${last}):\n${output.join('').slice(-3000)}`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}

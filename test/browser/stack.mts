@@ -149,7 +149,7 @@ export async function startStack({ logFile, vars: extraVars = {} }: StackOptions
  * Ready = the gateway on `gatewayUrl` answers `/_auth/login` with a redirect to this test's IdP: the
  * right process on that port, configured, and able to read the IdP's discovery document.
  */
-async function waitForGateway(child: ChildProcess, gatewayUrl: string, issuer: string, output: string[]) {
+export async function waitForGateway(child: ChildProcess, gatewayUrl: string, issuer: string, output: string[]) {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let last = 'no answer yet';
   while (Date.now() < deadline) {
@@ -179,7 +179,7 @@ function tail(output: string[]): string {
 }
 
 /** A TCP port free on 127.0.0.1 right now. */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
