@@ -127,6 +127,7 @@ export function planInit(/** @type {InitAnswers} */ answers) {
     main: answers.main,
     compatibility_date: answers.compatibilityDate,
     minify: true,
+    keep_names: false,
     workers_dev: false,
     ...(local ? {} : { routes: [{ pattern: `${hostname}/*`, zone_name: zone }] }),
     observability: { enabled: true },

@@ -1,4 +1,4 @@
-import { GatewayError, isGatewayError } from './errors';
+import { GatewayError, errorName, isGatewayError } from './errors';
 import { htmlResponse, jsonResponse, type Brand, type PageAction } from './pages';
 import { wantsJson, requestId } from './client';
 import { log } from './log';
@@ -93,6 +93,6 @@ function waysOnward(request: Request, error: GatewayError): PageAction[] {
 }
 
 function describe(thrown: unknown): string {
-  if (thrown instanceof Error) return `${thrown.name}: ${thrown.message}`.slice(0, 500);
+  if (thrown instanceof Error) return `${errorName(thrown)}: ${thrown.message}`.slice(0, 500);
   return String(thrown).slice(0, 200);
 }

@@ -1,7 +1,7 @@
 import { decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
 import { JOSEAlgNotAllowed, JWKSMultipleMatchingKeys, JWKSNoMatchingKey, JWSSignatureVerificationFailed, JWTClaimValidationFailed, JWTExpired } from 'jose/errors';
 import type { Config } from '../config';
-import { GatewayError } from '../http/errors';
+import { GatewayError, errorName } from '../http/errors';
 import type { Provider } from './provider';
 
 /**
@@ -144,5 +144,5 @@ function joseError(error: unknown): LogoutTokenError | GatewayError {
     }
     return new LogoutTokenError('malformed', `${claim}: ${error.reason}`);
   }
-  return new LogoutTokenError('malformed', error instanceof Error ? `${error.name}: ${error.message.slice(0, 120)}` : 'unreadable token');
+  return new LogoutTokenError('malformed', error instanceof Error ? `${errorName(error)}: ${error.message.slice(0, 120)}` : 'unreadable token');
 }

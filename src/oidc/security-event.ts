@@ -1,7 +1,7 @@
 import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { JOSEAlgNotAllowed, JWKSMultipleMatchingKeys, JWKSNoMatchingKey, JWSSignatureVerificationFailed, JWTClaimValidationFailed, JWTExpired } from 'jose/errors';
 import { ASYMMETRIC_ALGS } from '../config/schema';
-import { GatewayError } from '../http/errors';
+import { GatewayError, errorName } from '../http/errors';
 
 /**
  * Security Event Token validation (RFC 8417, as profiled by OpenID Shared Signals Framework 1.0) for
@@ -241,5 +241,5 @@ function joseError(error: unknown): SecurityEventError | GatewayError {
     if (error.claim === 'aud') return new SecurityEventError('invalid_audience', 'aud does not name this receiver');
     return new SecurityEventError('invalid_request', `${error.claim}: ${error.reason}`);
   }
-  return new SecurityEventError('invalid_request', error instanceof Error ? `${error.name}: ${error.message.slice(0, 120)}` : 'unreadable SET');
+  return new SecurityEventError('invalid_request', error instanceof Error ? `${errorName(error)}: ${error.message.slice(0, 120)}` : 'unreadable SET');
 }
