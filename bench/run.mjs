@@ -632,36 +632,45 @@ async function coldStartNode(setup, work) {
  * The same in workerd: a fresh Miniflare (one workerd process) per sample. workerd compiles and
  * evaluates the worker's module while it starts, so the gateway's start-up CPU minus the pass-through's
  * is loading its module; then the CPU of the first and the second signed-in request (the session in
- * Miniflare's local KV, whose simulator costs the same CPU in every sample). The peer's first signed-in
- * request carries its own cookie (`headers.peer`); it has no KV. µs of workerd CPU, medians.
+ * Miniflare's local KV, whose simulator runs in the same workerd process and costs the same CPU in every
+ * sample). `gatewayMemory` is the same gateway on an in-memory KV seeded inside the worker on its first
+ * use (bench/workers/memory-gateway.ts): its first request is the first the isolate sees, and its CPU is
+ * the gateway's own, without the simulator's. The peer's first signed-in request carries its own cookie
+ * (`headers.peer`); it has no KV. Every answer must be 200, and the gateway's for the signed-in user.
+ * µs of workerd CPU, medians.
  * @param {{ gateway: Record<string, string>, peer: Record<string, string> }} headers  the signed-in browser request for each
  */
 async function coldStartWorkerd(bundles, setup, headers, bindings, peerBindings) {
-  const kinds = /** @type {const} */ (['gateway', 'passthrough', 'passthroughKv', 'peer']);
+  const kinds = /** @type {const} */ (['gateway', 'gatewayMemory', 'passthrough', 'passthroughKv', 'peer']);
   /** @type {Record<string, { startCpu: number[], firstCpu: number[], secondCpu: number[] }>} */
   const samples = Object.fromEntries(kinds.map((kind) => [kind, { startCpu: [], firstCpu: [], secondCpu: [] }]));
+  /** @type {Record<(typeof kinds)[number], { script: string, bindings: Record<string, unknown>, kv: string[] }>} */
+  const workers = {
+    gateway: { script: bundles.gateway, bindings, kv: ['SESSIONS'] },
+    // The sealed session as a JSON var, copied into the worker's Map by its first request.
+    gatewayMemory: { script: bundles.memoryGateway, bindings: { ...bindings, BENCH_KV_SEED: setup.kv }, kv: [] },
+    passthrough: { script: bundles.passthrough, bindings: { UPSTREAM_URL: bindings.UPSTREAM_URL }, kv: [] },
+    // The pass-through reading one KV key first, as the gateway reads the session.
+    passthroughKv: { script: bundles.passthrough, bindings: { UPSTREAM_URL: bindings.UPSTREAM_URL }, kv: ['BENCH_KV'] },
+    peer: { script: bundles.peer, bindings: peerBindings, kv: [] },
+  };
   for (let i = 0; i < PLAN.cold.workerd; i++) {
-    // passthroughKv: the pass-through reading one KV key first, as the gateway reads the session.
     for (const kind of kinds) {
-      const rt = await startWorker({
-        name: `cold-${kind}`,
-        script: kind === 'gateway' ? bundles.gateway : kind === 'peer' ? bundles.peer : bundles.passthrough,
-        port: await freePort(),
-        bindings: kind === 'gateway' ? bindings : kind === 'peer' ? peerBindings : { UPSTREAM_URL: bindings.UPSTREAM_URL },
-        kv: kind === 'gateway' ? ['SESSIONS'] : kind === 'passthroughKv' ? ['BENCH_KV'] : [],
-      });
+      const rt = await startWorker({ name: `cold-${kind}`, port: await freePort(), ...workers[kind] });
       try {
         const started = cpuMicros(rt.pid);
         if (kind === 'gateway') {
           const kv = await rt.mf.getKVNamespace('SESSIONS');
           for (const [key, value] of Object.entries(setup.kv)) await kv.put(key, value);
         }
+        const user = kind === 'gateway' || kind === 'gatewayMemory' ? setup.user : null;
         const timed = async () => {
           const before = cpuMicros(rt.pid);
           const res = await fetch(`${rt.origin}/`, { headers: kind === 'peer' ? headers.peer : headers.gateway, redirect: 'manual' });
           await res.arrayBuffer();
-          if (res.status !== 200) throw new Error(`cold start (${kind}, workerd): ${res.status}`);
           const after = cpuMicros(rt.pid);
+          if (res.status !== 200) throw new Error(`cold start (${kind}, workerd): ${res.status}`);
+          if (user !== null && res.headers.get('x-bench-user') !== user) throw new Error(`cold start (${kind}, workerd): the upstream saw user "${res.headers.get('x-bench-user')}", not "${user}"`);
           return before === null || after === null ? NaN : after - before;
         };
         const first = await timed();

@@ -16,6 +16,8 @@ export const WORKERS = {
   peer: 'bench/workers/peer.ts',
   // The gateway behind a counting KV binding and waitUntil tracking (counts only, never timed).
   counted: 'bench/workers/counted.ts',
+  // Cold start only: the production gateway on an in-memory KV seeded from a JSON var (no KV simulator).
+  memoryGateway: 'bench/workers/memory-gateway.ts',
   // The gateway and the pass-through in one isolate, with a stub KV and a stub upstream (CPU cost).
   inprocess: 'bench/workers/inprocess.ts',
   // The same subjects as a plain module for Node (per-call timings with a µs clock).

@@ -85,16 +85,33 @@ export function targets(r) {
   ];
 }
 
-/** The cold-start target: the first signed-in request's workerd CPU ≤ 2× the pass-through's first request. @param {any} r */
+/**
+ * The cold-start target: the gateway's own workerd CPU for the first signed-in request of a fresh isolate
+ * (the gateway on in-memory KV: Miniflare's KV simulator runs in the same workerd process, production KV
+ * costs the Worker no CPU of that kind) ≤ 2× the pass-through's first request. Beside it: the same with
+ * the simulator, against a pass-through that also reads one key from it, Node wall time and the peer.
+ * Results without the in-memory run are judged with the simulator, as before.
+ * @param {any} r
+ */
 function coldTarget(r) {
   const w = r.cold?.workerd;
   const n = r.cold?.node;
   if (!w?.gateway?.firstCpuMicros || !w?.passthrough?.firstCpuMicros) return [];
-  const ratio = w.gateway.firstCpuMicros / w.passthrough.firstCpuMicros;
+  const pass = w.passthrough.firstCpuMicros;
+  const own = w.gatewayMemory?.firstCpuMicros ?? null;
+  const judged = own ?? w.gateway.firstCpuMicros;
+  const ratio = judged / pass;
+  const ms = (micros) => round(micros / 1000);
+  const beside = [
+    own !== null ? `with Miniflare's KV simulator: ${(w.gateway.firstCpuMicros / pass).toFixed(2)}× (${ms(w.gateway.firstCpuMicros)} ms)` : '',
+    w.passthroughKv?.firstCpuMicros ? `${own !== null ? 'with the simulator, against' : 'against'} a pass-through that also reads one KV key: ${(w.gateway.firstCpuMicros / w.passthroughKv.firstCpuMicros).toFixed(2)}×` : '',
+    n?.gateway ? `Node wall: ${(n.gateway.firstMs / n.passthrough.firstMs).toFixed(2)}×` : '',
+    w.peer?.firstCpuMicros ? `peer (@hono/oidc-auth): ${(w.peer.firstCpuMicros / pass).toFixed(2)}×${n?.peer ? `, Node wall ${(n.peer.firstMs / n.passthrough.firstMs).toFixed(2)}×` : ''}` : '',
+  ].filter(Boolean);
   return [
     {
-      target: "first signed-in request of a fresh isolate ≤ 2× the pass-through's first request (workerd CPU)",
-      value: `${ratio.toFixed(2)}× (${round(w.gateway.firstCpuMicros / 1000)} vs ${round(w.passthrough.firstCpuMicros / 1000)} ms${w.passthroughKv?.firstCpuMicros ? `; against a pass-through that also reads one KV key: ${(w.gateway.firstCpuMicros / w.passthroughKv.firstCpuMicros).toFixed(2)}×` : ''}${n?.gateway ? `; Node wall: ${(n.gateway.firstMs / n.passthrough.firstMs).toFixed(2)}×` : ''}${w.peer?.firstCpuMicros ? `; peer (@hono/oidc-auth): ${(w.peer.firstCpuMicros / w.passthrough.firstCpuMicros).toFixed(2)}×${n?.peer ? `, Node wall ${(n.peer.firstMs / n.passthrough.firstMs).toFixed(2)}×` : ''}` : ''})`,
+      target: `first signed-in request of a fresh isolate ≤ 2× the pass-through's first request (workerd CPU${own !== null ? ", the gateway's own: in-memory KV" : ''})`,
+      value: `${ratio.toFixed(2)}× (${ms(judged)} vs ${ms(pass)} ms${beside.length ? `; ${beside.join('; ')}` : ''})`,
       pass: ratio <= 2,
     },
   ];
@@ -188,6 +205,7 @@ export function renderConsole(r) {
   if (c?.workerd?.gateway?.startCpuMicros) {
     const w = c.workerd;
     lines.push(`   cold start, workerd (ms CPU, median): start ${round(w.gateway.startCpuMicros / 1000)} vs ${round(w.passthrough.startCpuMicros / 1000)}; first request ${round(w.gateway.firstCpuMicros / 1000)} vs ${round(w.passthrough.firstCpuMicros / 1000)}; second ${round(w.gateway.secondCpuMicros / 1000)} vs ${round(w.passthrough.secondCpuMicros / 1000)}`);
+    if (w.gatewayMemory?.firstCpuMicros) lines.push(`   cold start, workerd, gateway on in-memory KV (its own CPU, no KV simulator): start ${round(w.gatewayMemory.startCpuMicros / 1000)}, first request ${round(w.gatewayMemory.firstCpuMicros / 1000)}, second ${round(w.gatewayMemory.secondCpuMicros / 1000)}`);
     if (w.peer?.startCpuMicros) lines.push(`   cold start, workerd, peer (@hono/oidc-auth): start ${round(w.peer.startCpuMicros / 1000)}, first request ${round(w.peer.firstCpuMicros / 1000)}, second ${round(w.peer.secondCpuMicros / 1000)}`);
   }
   const m = nd.memory;
@@ -403,8 +421,14 @@ function coldSection(r) {
     out.push('');
     out.push('| | start (incl. loading the module) | first signed-in request | second |');
     out.push('|---|---:|---:|---:|');
-    const labels = { gateway: 'gateway', passthrough: 'pass-through', passthroughKv: 'pass-through reading one KV key first', peer: 'peer (@hono/oidc-auth): its session cookie, no KV' };
-    for (const kind of ['gateway', 'passthrough', 'passthroughKv', 'peer']) {
+    const labels = {
+      gateway: "gateway, the session in Miniflare's local KV",
+      gatewayMemory: "gateway, in-memory KV (the gateway's own CPU)",
+      passthrough: 'pass-through',
+      passthroughKv: 'pass-through reading one KV key first',
+      peer: 'peer (@hono/oidc-auth): its session cookie, no KV',
+    };
+    for (const kind of ['gateway', 'gatewayMemory', 'passthrough', 'passthroughKv', 'peer']) {
       const w = c.workerd[kind];
       if (!w) continue;
       out.push(`| ${labels[kind]} | ${ms(w.startCpuMicros / 1000)} | ${ms(w.firstCpuMicros / 1000)} | ${ms(w.secondCpuMicros / 1000)} |`);
@@ -422,8 +446,10 @@ function coldSection(r) {
     out.push('');
   }
   out.push(
-    'The configuration is validated while the isolate starts (`preloadConfig` in src/config/index.ts, from the module\'s `env`, which workerd also hands every request; on Cloudflare start-up overlaps the client\'s TLS handshake), so the first request finds it parsed; its warnings are logged with that request. ' +
-      'The first signed-in request then pays, once per isolate: one KV read (the session and its tombstone in one bulk read; here Miniflare\'s KV simulator runs in the same workerd and its CPU counts), deriving the session key (HKDF) and decrypting the session (AES-GCM), its first upstream fetch (the pass-through pays that too), and V8 compiling every function it runs for the first time — most of what is left. The row of the pass-through that reads one KV key first shows what the first use of the local KV binding costs a fresh isolate by itself. ' +
+    'The configuration is validated while the isolate starts (`preloadConfig` in src/config/index.ts, from the module\'s `env`; on Cloudflare start-up overlaps the client\'s TLS handshake), so V8 has compiled the validation code before the first request, whose log carries its warnings. (In this workerd the first request\'s `env` is a different object from the start-up one, and every later request gets the first request\'s, so the first request validates the configuration once more, with the code already compiled.) ' +
+      'The first signed-in request then pays, once per isolate: one KV read (the session and its tombstone in one bulk read), deriving the session key (HKDF) and decrypting the session (AES-GCM), its first upstream fetch (the pass-through pays that too), and V8 compiling every function it runs for the first time — most of what is left. ' +
+      'Miniflare\'s KV simulator runs inside the same workerd process, so in the "Miniflare\'s local KV" row its CPU counts as the gateway\'s; production KV is a network read that costs the Worker latency, not CPU of this kind. The "in-memory KV" row is the same production handler with SESSIONS replaced, inside the worker, by a Map (bench/workers/memory-gateway.ts) that copies the sealed session from a JSON var on first use: no request warms the isolate before the measured one, so that first request is the gateway\'s own CPU, and the target judges it. ' +
+      'The simulator row\'s session is written through Miniflare\'s API before its first request, which already starts the simulator; the pass-through reading one KV key first starts it with that read, so that row carries the simulator\'s start-up and shows what the first use of the local KV binding costs a fresh process by itself. ' +
       'Done in this round: configuration validated at start-up (~3 ms of the first request before), validation code for settings a configuration does not use kept in functions it never calls (V8 compiles a function whole on its first call), the Unicode-property email patterns built only for non-ASCII addresses (~1 ms to create and first run), base64url through the runtime\'s own `Uint8Array.fromBase64`/`toBase64`, and one KV read instead of two. ' +
       'Nothing else is derived at module load beyond constant tables, the valibot schema and the route table; discovery and JWKS wait for the first sign-in (see "first of an isolate" under Per request type). ' +
       'Loading the module is mostly V8 compiling the bundle, which grows with its size (see Bundle).',
