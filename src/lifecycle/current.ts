@@ -25,15 +25,38 @@ export async function currentSession(ctx: RequestContext): Promise<Current | nul
 /**
  * Idle timeout moves with activity, but a KV write per request would be slow, costly and beyond
  * KV's one-write-per-second-per-key limit: extend only when a tenth of the idle window has passed.
+ * Once per isolate, too: every request of a page load that arrives while the touch is being written
+ * finds it due (its cached copy has the old idle start), and a touch that read the record before
+ * another one wrote it would put the old idle start back into the isolate's cache, so each later
+ * request would touch again (test/gateway/session-touch.test.ts). A touch that fails may be retried
+ * by the next request.
  */
 export function touchIfDue(ctx: RequestContext, current: Current): void {
   const interval = Math.max(60, Math.floor(ctx.config.idleTtl / 10));
   if (ctx.now - current.session.lastSeenAt < interval) return;
+  const id = current.handle.id;
+  const last = touched.get(id);
+  if (last !== undefined && ctx.now - last < interval) return;
+  markTouched(id, ctx.now);
   ctx.waitUntil(
     touch(ctx, current).catch((error: unknown) => {
+      touched.delete(id);
       log('warn', 'session_touch_failed', { detail: error instanceof Error ? error.message.slice(0, 200) : 'unknown' });
     }),
   );
+}
+
+/** Session id → when this isolate last started its touch (epoch seconds). Bounded like the session cache: 1000 ids, ≤ 0.1 MB. */
+const touched = new Map<string, number>();
+const TOUCHED_MAX_ENTRIES = 1000;
+
+function markTouched(id: string, now: number): void {
+  touched.delete(id);
+  if (touched.size >= TOUCHED_MAX_ENTRIES) {
+    const oldest = touched.keys().next().value;
+    if (oldest !== undefined) touched.delete(oldest);
+  }
+  touched.set(id, now);
 }
 
 /**
