@@ -5,24 +5,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { gateway } from '../support/gateway';
 import { signIn } from '../support/flows';
 import { API } from './helpers';
+import { countingKv } from '../support/counting-kv';
 
 const kv = (env as unknown as { SESSIONS: KVNamespace }).SESSIONS;
-
-/** A KV binding that counts reads, over the real one. */
-function countingKv() {
-  const counts = { get: 0 };
-  const wrapped = {
-    get: (...args: Parameters<KVNamespace['get']>) => {
-      counts.get++;
-      return (kv.get as (...a: unknown[]) => unknown)(...args);
-    },
-    put: kv.put.bind(kv),
-    delete: kv.delete.bind(kv),
-    list: kv.list.bind(kv),
-    getWithMetadata: kv.getWithMetadata.bind(kv),
-  };
-  return { counts, binding: wrapped as unknown as KVNamespace };
-}
 
 afterEach(() => vi.useRealTimers());
 

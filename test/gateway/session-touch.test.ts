@@ -3,29 +3,11 @@
 // assets in parallel, and KV takes one write per key per second: a write per request would be refused
 // (429) and logged as session_touch_failed, and a touch that read the record before another one wrote
 // it must not make the isolate forget the new idle start and touch again on every later request.
-import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { gateway } from '../support/gateway';
 import { signIn } from '../support/flows';
 import { API } from './helpers';
-
-const kv = (env as unknown as { SESSIONS: KVNamespace }).SESSIONS;
-
-/** The real KV binding, counting writes of session records. */
-function countingKv() {
-  const counts = { sessionPuts: 0 };
-  const wrapped = {
-    get: kv.get.bind(kv),
-    put: (key: string, ...rest: unknown[]) => {
-      if (key.startsWith('session:')) counts.sessionPuts++;
-      return (kv.put as (...a: unknown[]) => Promise<void>)(key, ...rest);
-    },
-    delete: kv.delete.bind(kv),
-    list: kv.list.bind(kv),
-    getWithMetadata: kv.getWithMetadata.bind(kv),
-  };
-  return { counts, binding: wrapped as unknown as KVNamespace };
-}
+import { countingKv } from '../support/counting-kv';
 
 afterEach(() => vi.useRealTimers());
 
