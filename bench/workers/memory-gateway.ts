@@ -6,13 +6,12 @@
  * of key → value (the bench's sealed session), so no setup request warms the isolate: its first
  * request is the signed-in one, and it pays for the seeding (copying one entry into a Map).
  *
- * The gateway sees the request's `env` minus the BENCH_* bindings plus SESSIONS = that KV, one wrapped
- * object per `env` object, so its configuration cache (per env object, src/config) behaves as it does for
- * the production entry: the start-up `env` is wrapped and handed to `preloadConfig` as src/index.ts does
- * with the runtime's own (which, without SESSIONS, fails that validation and never reaches the gateway).
- * Note: in this workerd the first request's `env` is a different object from the start-up one (the same
- * object from the second request on), so here, as for the production entry, the first request validates
- * the configuration again.
+ * The gateway sees the request's `env` minus the BENCH_* bindings plus SESSIONS = that KV: one KV per
+ * isolate, like the runtime's own binding object, which is the same in the start-up `env` and in every
+ * request's. The start-up `env` is wrapped and handed to `preloadConfig` as src/index.ts does with the
+ * runtime's own (which, without SESSIONS, fails that validation and never reaches the gateway). In
+ * workerd the first request's `env` is another object than the start-up one (from the second request
+ * on, always the first request's), with the same values: the gateway serves it the start-up parse.
  */
 import { env as startEnv } from 'cloudflare:workers';
 import gateway from '../../src/index';
@@ -21,12 +20,13 @@ import type { Env } from '../../src/env';
 import { MemoryKv } from './memory-kv';
 
 const wrapped = new WeakMap<object, Env>();
+let kv: MemoryKv | undefined;
 
 function envFor(raw: Record<string, unknown>): Env {
   let out = wrapped.get(raw);
   if (!out) {
     const seed = raw['BENCH_KV_SEED'];
-    const kv = new MemoryKv(() => (seed && typeof seed === 'object' ? (seed as Record<string, string>) : {}));
+    kv ??= new MemoryKv(() => (seed && typeof seed === 'object' ? (seed as Record<string, string>) : {}));
     const rest = Object.fromEntries(Object.entries(raw).filter(([name]) => !name.startsWith('BENCH_')));
     out = { ...rest, SESSIONS: kv as unknown as KVNamespace } as Env;
     wrapped.set(raw, out);

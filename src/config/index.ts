@@ -136,10 +136,35 @@ export function preloadConfig(env: Record<string, unknown> | undefined): void {
   if ('problems' in result) return;
   cache.set(env, result.config);
   sources.set(result.config, plainSettings(env));
+  preloaded = { env, config: result.config };
   if (notices.length > 0) {
     pendingNotices.set(env, notices);
     noticesWaiting = true;
   }
+}
+
+/**
+ * The start-up parse, until a request's env has taken it over. workerd's start-up `env`
+ * (`cloudflare:workers`) is not the object its first request is handed (every later request gets that
+ * one), but it holds the same values: the same strings, the same parsed JSON vars, the same binding
+ * objects. A request env with exactly those values, key for key, is served the start-up parse.
+ */
+let preloaded: { env: Record<string, unknown>; config: Config } | undefined;
+
+function samePreloaded(env: Record<string, unknown>): Config | undefined {
+  if (!preloaded) return undefined;
+  const before = preloaded.env;
+  const keys = Object.keys(env);
+  if (keys.length !== Object.keys(before).length) return undefined;
+  for (const key of keys) if (!Object.hasOwn(before, key) || before[key] !== env[key]) return undefined;
+  const config = preloaded.config;
+  const notices = pendingNotices.get(before);
+  if (notices) {
+    pendingNotices.delete(before);
+    pendingNotices.set(env, notices);
+  }
+  preloaded = undefined;
+  return config;
 }
 
 type Notice = [level: 'warn', event: string, fields: Record<string, unknown>];
@@ -157,6 +182,10 @@ function notice(event: string, fields: Record<string, unknown>): void {
 
 export function loadConfig(env: Record<string, unknown>): Config {
   let entry = cache.get(env);
+  if (!entry && preloaded) {
+    entry = samePreloaded(env);
+    if (entry) cache.set(env, entry);
+  }
   if (noticesWaiting && entry && pendingNotices.has(env)) {
     for (const [level, event, fields] of pendingNotices.get(env)!) log(level, event, fields);
     pendingNotices.delete(env);

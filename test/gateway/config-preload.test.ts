@@ -42,6 +42,37 @@ describe('configuration validated at start-up', () => {
     }
   });
 
+  it("serves the first request from the preloaded configuration when workerd hands it another env object with the same bindings", async () => {
+    // workerd's start-up `env` (cloudflare:workers) is not the object the first request gets; every later
+    // request gets the first request's. Same vars and bindings, so the start-up parse serves.
+    const gw = gateway({ UPSTREAM_URL: 'http://legacy.example.net' });
+    const logs = captureLogs();
+    try {
+      preloadConfig(gw.env);
+      const requestEnv = { ...gw.env };
+      const config = loadConfig(requestEnv);
+      expect(loadConfig(gw.env)).toBe(config);
+      expect(loadConfig(requestEnv)).toBe(config);
+      expect(logs.entries().filter((e) => e['event'] === 'upstream_plain_http')).toHaveLength(1);
+    } finally {
+      logs.restore();
+    }
+  });
+
+  it('parses anew for an env whose values differ from the preloaded one in any key', async () => {
+    const gw = gateway();
+    preloadConfig(gw.env);
+    const preloaded = loadConfig(gw.env);
+    const changed = loadConfig({ ...gw.env, OIDC_SCOPES: 'openid email' });
+    expect(changed).not.toBe(preloaded);
+    expect(changed.scopes).not.toEqual(preloaded.scopes);
+    const added = loadConfig({ ...gw.env, SESSION_IDLE_TTL: '1234' });
+    expect(added).not.toBe(preloaded);
+    expect(added.idleTtl).toBe(1234);
+    const { OIDC_SCOPES: _dropped, ...fewer } = gw.env as Record<string, unknown>;
+    expect(loadConfig(fewer)).not.toBe(preloaded);
+  });
+
   it('does nothing without an env, and nothing twice', async () => {
     expect(() => preloadConfig(undefined)).not.toThrow();
     const gw = gateway();
