@@ -185,8 +185,8 @@ async function main() {
   cleanups.push(() => pr.mf.dispose());
   const ip = await startWorker({ name: 'inprocess', script: bundles.inprocess, port: await freePort(), kv: ['REAL_KV'] });
   cleanups.push(() => ip.mf.dispose());
-  // The peer in-process in a workerd of its own: in one isolate with the gateway, the two apps' calls
-  // through Hono's shared code would slow each other (bench/workers/subjects.ts `group`).
+  // The peer in-process in a workerd of its own (bench/workers/subjects.ts `group`): in one isolate with
+  // the gateway, each one's compiled code and garbage would weigh on the other's timings.
   const ipPeer = await startWorker({ name: 'inprocess-peer', script: bundles.inprocess, port: await freePort(), kv: ['REAL_KV'] });
   cleanups.push(() => ipPeer.mf.dispose());
 
@@ -910,7 +910,7 @@ async function bundleSize(work) {
   // What-if, not a recommendation by itself: src/ alone with every library left out (the floor no
   // choice of libraries can go below).
   const whatIfs = [
-    { change: 'src/ alone (jose, oauth4webapi, valibot, hono left out)', alias: {}, external: ['jose', 'oauth4webapi', 'valibot', 'hono'] },
+    { change: 'src/ alone (jose, oauth4webapi, valibot left out)', alias: {}, external: ['jose', 'oauth4webapi', 'valibot'] },
   ];
   const whatIf = [];
   for (const w of whatIfs) {

@@ -9,9 +9,9 @@
  * Plus a few isolated building blocks of the gateway's hot path, reimplemented with the same
  * parameters as src/ so that a change there cannot break the bench (a mismatch shows as "n/a").
  */
-import { Hono } from 'hono';
 import { SignJWT } from 'jose';
 import gateway from '../../src/index';
+import { endpointFor, routingPath } from '../../src/app';
 import { MemoryKv } from './memory-kv';
 import { passThrough } from './passthrough';
 import peer, { type PeerEnv } from './peer';
@@ -243,20 +243,11 @@ async function hotPathComponents(setup: Setup, kv: MemoryKv, facts: Record<strin
 
   components['KV get from the in-memory stub'] = () => kv.get(kvKey, 'text');
 
-  // Hono's dispatch, on a route table shaped like src/app.ts, against calling the handler directly.
-  const noop = (_request?: unknown) => new Response(null);
-  const app = new Hono();
-  app.use('*', async (_c, next) => {
-    await next();
-  });
-  for (const path of ['/_auth/login', '/_auth/callback', '/_auth/signed-out', '/_auth/userinfo']) app.get(path, noop);
-  app.on(['GET', 'POST'], '/_auth/logout', noop);
-  app.all('/_auth/*', noop);
-  app.all('*', noop);
+  // The gateway's routing (src/app.ts): the path as matched, then the endpoint table.
   const pageUrl = `${setup.origin}/some/page?q=1`;
   const headers = browser.headers as [string, string][];
-  components['Request + handler called directly'] = async () => noop(new Request(pageUrl, { headers }));
-  components['Request + Hono app.fetch (middleware, catch-all route, same handler)'] = async () => app.fetch(new Request(pageUrl, { headers }));
+  const pagePath = new URL(pageUrl).pathname;
+  components['Routing: endpointFor(routingPath(pathname)) (src/app.ts)'] = async () => endpointFor('GET', routingPath(pagePath));
 
   components['new URL(request.url)'] = async () => new URL(pageUrl);
   const incoming = new Headers([...headers, ['cookie', `${setup.sessionCookie}; x=1`]]);
@@ -286,6 +277,6 @@ async function hotPathComponents(setup: Setup, kv: MemoryKv, facts: Record<strin
   components['Headers: clone whole, walk names, delete matches, then set 11'] = cloneStripAnd('set');
   components['Headers: clone whole, walk names, delete matches, then append 11 (as src/proxy)'] = cloneStripAnd('append');
   // UPSTREAM_TIMEOUT's per-request timer (proxy/forward.ts), armed and cleared.
-  components['setTimeout + clearTimeout'] = async () => clearTimeout(setTimeout(noop, 30_000));
+  components['setTimeout + clearTimeout'] = async () => clearTimeout(setTimeout(() => undefined, 30_000));
   return components;
 }
