@@ -17,6 +17,32 @@ const MAX_PATH = 8192;
 export function normalizePath(rawPath: string): string {
   if (rawPath.length > MAX_PATH) throw pathError('path too long');
   if (!rawPath.startsWith('/')) throw pathError('path must start with /');
+  // Most paths have no escape at all: checked in place, nothing to decode (and no UTF-8 to go wrong).
+  const out = rawPath.includes('%') ? decodedPath(rawPath) : plainPath(rawPath);
+  // Both dot-segment patterns need "/." (the path starts with "/"): most paths are spared the tests.
+  if (out.includes('/.')) {
+    // Decoding `%2e` can re-create a dot-segment the URL parser did not see as one.
+    if (/(^|\/)\.\.?(\/|$)/.test(out)) throw pathError('dot-segment in path');
+    // `..;` and `.;` are dot-segments with a path parameter: to the URL parser (and so to the rules)
+    // `/assets/..;/admin/x` lies under /assets, but Tomcat, Jetty and other servlet containers strip
+    // `;params` from each segment first and then resolve `..`, serving /admin/x. `;` as `%3B` too:
+    // some containers decode before splitting off parameters.
+    if (/(^|\/)\.\.?(;|%3B)/.test(out)) throw pathError('dot-segment with path parameters in path');
+  }
+  return out;
+}
+
+/** A path without escapes: refused for a backslash or a control character, else itself. */
+function plainPath(rawPath: string): string {
+  for (let i = 0; i < rawPath.length; i++) {
+    const code = rawPath.charCodeAt(i);
+    if (code === 0x5c) throw pathError('backslash in path');
+    if (code < 0x20 || code === 0x7f) throw pathError('control character in path');
+  }
+  return rawPath;
+}
+
+function decodedPath(rawPath: string): string {
   let out = '';
   for (let i = 0; i < rawPath.length; i++) {
     const ch = rawPath[i]!;
@@ -40,13 +66,6 @@ export function normalizePath(rawPath: string): string {
   } catch {
     throw pathError('invalid UTF-8 in path');
   }
-  // Decoding `%2e` can re-create a dot-segment the URL parser did not see as one.
-  if (/(^|\/)\.\.?(\/|$)/.test(out)) throw pathError('dot-segment in path');
-  // `..;` and `.;` are dot-segments with a path parameter: to the URL parser (and so to the rules)
-  // `/assets/..;/admin/x` lies under /assets, but Tomcat, Jetty and other servlet containers strip
-  // `;params` from each segment first and then resolve `..`, serving /admin/x. `;` as `%3B` too:
-  // some containers decode before splitting off parameters.
-  if (/(^|\/)\.\.?(;|%3B)/.test(out)) throw pathError('dot-segment with path parameters in path');
   return out;
 }
 

@@ -88,7 +88,8 @@ const STEPS: { how: string; applies: (path: string) => boolean; read: (path: str
     // IIS and Windows file names: trailing dots and spaces dropped (`/admin./x` is /admin/x), an NTFS
     // stream suffix names the file or directory itself (`/admin::$INDEX_ALLOCATION` is /admin).
     how: 'as a Windows file name',
-    applies: (path) => /(?:\.|%20)(?:\/|$)|(?::|%3A).*(?:\$|%24)/i.test(path),
+    // The pattern needs a "./", a final ".", a "%" or a ":": most paths are spared running it.
+    applies: (path) => (path.includes('./') || path.endsWith('.') || path.includes('%') || path.includes(':')) && /(?:\.|%20)(?:\/|$)|(?::|%3A).*(?:\$|%24)/i.test(path),
     read: (path) => resolved(path.split('/').map(windowsSegment).join('/'), 'reading it as a Windows file name'),
   },
   {
