@@ -7,6 +7,7 @@ import { throttle } from '../http/throttle';
 import { utf8, toBase64Url } from '../crypto/encoding';
 import type { Principal } from '../policy/decide';
 import type { Provider } from './provider';
+import { joinWithin } from './transport';
 import { NEVER_CLAIMS } from '../session/model';
 
 /**
@@ -61,7 +62,18 @@ export function notAnAccessToken(typ: string | undefined, claims: Record<string,
 const INTROSPECTION_TTL = 60;
 const INACTIVE_TTL = 10;
 const INTROSPECTION_CACHE_MAX = 1000;
-const introspected = new Map<string, { principal: Principal | null; until: number }>();
+interface Introspected {
+  principal: Principal | null;
+  until: number;
+}
+const introspected = new Map<string, Introspected>();
+/**
+ * Introspections in flight in this isolate, by cache key: requests that bring the same new token while
+ * it is being introspected wait for that answer instead of asking the IdP again. An API client that fans
+ * out with a fresh token (an agent calling several tools at once) costs the IdP one call, and its burst
+ * is not refused as busy by the bound below. Entries live only while their call runs (≤ 16 at once).
+ */
+const introspecting = new Map<string, Promise<Introspected>>();
 
 /**
  * `limit` is asked before an unknown opaque token is sent to introspection and throws to refuse
@@ -119,13 +131,32 @@ const introspections = throttle({
 async function introspect(provider: Provider, config: Config, token: string, now: number, limit?: () => Promise<void>): Promise<Principal> {
   if (!provider.as.introspection_endpoint) throw invalidToken('the access token is not valid', 'opaque token and no introspection endpoint');
   const key = await cacheKey(provider.as.issuer, config.apiAudience!, token);
-  const hit = introspected.get(key);
-  if (hit && hit.until > now) {
-    if (!hit.principal) throw invalidToken('the access token is not active');
-    return hit.principal;
-  }
+  const entry = await introspection(provider, config, token, key, now, limit);
+  if (!entry.principal) throw invalidToken('the access token is not active');
+  return entry.principal;
+}
 
+/** The cached answer, the answer another request is getting, or a new one from the IdP. */
+async function introspection(provider: Provider, config: Config, token: string, key: string, now: number, limit?: () => Promise<void>): Promise<Introspected> {
+  const hit = introspected.get(key);
+  if (hit && hit.until > now) return hit;
+  const running = introspecting.get(key);
+  if (running) return joinWithin(running, config.idpTimeoutMs, 'introspection');
+  // Only a call to the IdP is limited: waiting for one already running costs the IdP nothing.
   if (limit) await limit();
+  const asking = askIdp(provider, config, token, now).then((entry) => {
+    remember(key, entry);
+    return entry;
+  });
+  introspecting.set(key, asking);
+  const done = () => {
+    if (introspecting.get(key) === asking) introspecting.delete(key);
+  };
+  asking.then(done, done);
+  return asking;
+}
+
+async function askIdp(provider: Provider, config: Config, token: string, now: number): Promise<Introspected> {
   let result: oauth.IntrospectionResponse;
   const release = introspections.take(Date.now());
   try {
@@ -151,9 +182,7 @@ async function introspect(provider: Provider, config: Config, token: string, now
     result.token_type !== 'refresh_token';
   const principal = usable ? principalFrom(claims) : null;
   const until = usable ? Math.min(now + INTROSPECTION_TTL, result.exp ?? now + INTROSPECTION_TTL) : now + INACTIVE_TTL;
-  remember(key, { principal, until });
-  if (!principal) throw invalidToken('the access token is not active');
-  return principal;
+  return { principal, until };
 }
 
 /**
@@ -192,7 +221,7 @@ async function cacheKey(issuer: string, audience: string, token: string): Promis
   return toBase64Url(new Uint8Array(await crypto.subtle.digest('SHA-256', input)));
 }
 
-function remember(key: string, entry: { principal: Principal | null; until: number }): void {
+function remember(key: string, entry: Introspected): void {
   if (introspected.size >= INTROSPECTION_CACHE_MAX) {
     // Maps iterate in insertion order: drop the oldest entry.
     const oldest = introspected.keys().next().value;

@@ -1,7 +1,7 @@
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { JWKSNoMatchingKey } from 'jose/errors';
 import { GatewayError, ownCopy } from '../http/errors';
-import type { Fetch } from './transport';
+import { joinWithin, type Fetch } from './transport';
 import { readTextLimited } from '../http/body';
 
 /**
@@ -61,7 +61,7 @@ export function remoteJwks(url: URL, fetch: Fetch, timeoutMs: number): JWTVerify
         if (pending === settled) pending = undefined;
       });
     }
-    return withDeadline(pending, timeoutMs);
+    return joinWithin(pending, timeoutMs, 'JWKS fetch');
   };
 
   const lookup =
@@ -121,15 +121,3 @@ async function readKeySet(url: URL, fetch: Fetch): Promise<JSONWebKeySet> {
   return json as JSONWebKeySet;
 }
 
-/** Waiting for a refetch another request started is bounded by this request's own deadline. */
-function withDeadline(promise: Promise<void>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new GatewayError('idp_timeout', 'The identity provider did not answer in time. Please try again shortly.', { detail: 'JWKS fetch timed out' })),
-      ms,
-    );
-  });
-  // A failure is shared by every request that waited for it: each gets its own copy (http/errors.ts).
-  return Promise.race([promise, deadline]).catch(ownCopy).finally(() => clearTimeout(timer ?? null));
-}

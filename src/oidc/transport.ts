@@ -1,4 +1,4 @@
-import { GatewayError } from '../http/errors';
+import { GatewayError, ownCopy } from '../http/errors';
 
 /**
  * The one way the gateway talks to the IdP: every call has a deadline, and network failures become
@@ -39,4 +39,20 @@ export function classifyNetworkError(error: unknown, where: string): GatewayErro
     detail: `network error calling ${where}: ${error instanceof Error ? error.message.slice(0, 200) : 'unknown'}`,
     cause: error,
   });
+}
+
+/**
+ * Waiting for an IdP call another request started (a key set being read, a token being introspected)
+ * is bounded by this request's own deadline: the request that started it may be cancelled with its
+ * call. A failure is shared by every request that waited for it: each gets its own copy (http/errors.ts).
+ */
+export function joinWithin<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new GatewayError('idp_timeout', 'The identity provider did not answer in time. Please try again shortly.', { detail: `${what} timed out` })),
+      ms,
+    );
+  });
+  return Promise.race([promise, deadline]).catch(ownCopy).finally(() => clearTimeout(timer ?? null));
 }

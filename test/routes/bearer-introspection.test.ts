@@ -114,3 +114,17 @@ describe('introspection cache', () => {
     await expectInvalidToken(gw, access_token);
   });
 });
+
+describe('a burst of parallel requests with a new token', () => {
+  it('shares one introspection: none of them is refused as busy', async () => {
+    // An API client that fans out (an agent calling several tools at once) with a token this isolate
+    // has not seen: every request would otherwise start its own introspection, and beyond the
+    // per-isolate bound on introspections in flight (16) the rest would get 503 busy.
+    const { access_token } = await userTokens({ resource: OPAQUE, scope: 'openid api:read' });
+    const gw = atApiIdp();
+    const responses = await Promise.all(Array.from({ length: 40 }, (_, i) => gw.fetch(`/api/read/${i}`, { headers: bearer(access_token) })));
+    const statuses = responses.map((r) => r.status);
+    expect(statuses).toEqual(Array(40).fill(200));
+    for (const res of responses) expect(identityHeaders(await echoOf(res))['x-user']).toBe('alice');
+  });
+});
