@@ -8,6 +8,8 @@ import { gateway } from '../support/gateway';
 import { signIn } from '../support/flows';
 import { API } from './helpers';
 import { countingKv } from '../support/counting-kv';
+import { touchIfDue, type Current } from '../../src/lifecycle/current';
+import type { RequestContext } from '../../src/context';
 
 afterEach(() => vi.useRealTimers());
 
@@ -42,4 +44,26 @@ describe('session touch', () => {
       expect(counts.sessionPuts - before).toBe(2);
     });
   }
+});
+
+describe('the isolate\'s record of touches started', () => {
+  it('remembers 1000 sessions, the oldest forgotten first', async () => {
+    let started = 0;
+    const ctx = {
+      now: 10_000,
+      config: { idleTtl: 600 },
+      waitUntil: (p: Promise<unknown>) => void p,
+      // A touch starts by re-reading the record; none is found, so nothing is written.
+      store: { loadFresh: async () => (started++, null) },
+    } as unknown as RequestContext;
+    const current = (id: string) => ({ handle: { id, secret: 's' }, session: { lastSeenAt: 0 } }) as unknown as Current;
+    const id = `bound-${crypto.randomUUID()}`;
+    touchIfDue(ctx, current(id));
+    touchIfDue(ctx, current(id));
+    expect(started).toBe(1);
+    for (let i = 0; i < 1000; i++) touchIfDue(ctx, current(`${id}-${i}`));
+    expect(started).toBe(1001);
+    touchIfDue(ctx, current(id));
+    expect(started).toBe(1002);
+  });
 });
