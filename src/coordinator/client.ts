@@ -14,7 +14,7 @@ export type CoordinatorOp = 'check' | 'refresh' | 'save' | 'end' | 'index' | 'su
  * A revocation check is answered from the object's memory, so only the network stands between. Past
  * this, the object is treated as unreachable and the request goes on as in KV-only mode.
  */
-const CHECK_TIMEOUT_MS = 1000;
+export const CHECK_TIMEOUT_MS = 1000;
 /** save / end / index: a storage write in the object and a KV write. */
 const WRITE_TIMEOUT_MS = 5000;
 /** `refresh` redeems at the IdP (or waits for the redemption in progress); it gives up a little after its lease. */

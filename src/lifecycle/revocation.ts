@@ -1,7 +1,7 @@
 import type { Config } from '../config';
 import { log } from '../http/log';
 import type { RequestContext } from '../context';
-import { coordinatorFor, CoordinatorUnavailable, type Coordinator } from '../coordinator/client';
+import { CHECK_TIMEOUT_MS, coordinatorFor, CoordinatorUnavailable, type Coordinator } from '../coordinator/client';
 
 /**
  * Revocation through the coordinator, as the Worker sees it: whether a session was ended anywhere
@@ -25,6 +25,8 @@ interface IsolateState {
   /** Session id → epoch ms until which its last "not revoked" answer holds. */
   checked: Map<string, number>;
   coordinatorDownUntil: number;
+  /** Session id → the check a request of this isolate is making now (entries live while it runs). */
+  asking: Map<string, Promise<boolean | undefined>>;
 }
 
 const isolates = new WeakMap<Config, IsolateState>();
@@ -32,7 +34,7 @@ const isolates = new WeakMap<Config, IsolateState>();
 function isolateState(config: Config): IsolateState {
   let state = isolates.get(config);
   if (!state) {
-    state = { checked: new Map(), coordinatorDownUntil: 0 };
+    state = { checked: new Map(), coordinatorDownUntil: 0, asking: new Map() };
     isolates.set(config, state);
   }
   return state;
@@ -54,11 +56,37 @@ export function coordinatorFailed(ctx: { config: Config }, error: unknown): void
 
 /** Whether the coordinator knows this session was ended (anywhere). False without a coordinator. */
 export async function revokedElsewhere(ctx: RequestContext, id: string): Promise<boolean> {
-  const until = isolateState(ctx.config).checked.get(id);
+  const state = isolateState(ctx.config);
+  const until = state.checked.get(id);
   if (until !== undefined && Date.now() < until) return false;
+  // A page and its assets arrive together when a check is due: the check one of them is making was
+  // asked moments ago, within the same window, and answers the others too. One call to the object
+  // instead of one each, which it would answer one after the other (test/coordinator/calls.test.ts).
+  const running = state.asking.get(id);
   // Unreachable (undefined): the session is served on what KV says (valid, unexpired tokens), as without one.
-  return (await revokedNow(ctx, id)) === true;
+  if (running) return (await joinCheck(running)) === true;
+  const asking = revokedNow(ctx, id);
+  state.asking.set(id, asking);
+  const done = () => {
+    if (state.asking.get(id) === asking) state.asking.delete(id);
+  };
+  asking.then(done, done);
+  return (await asking) === true;
 }
+
+/**
+ * Another request's check, waited for no longer than the check itself may take (plus a little): the
+ * request making it may be cancelled with its call, and this one then goes on as if the object could
+ * not be reached, as that request would have.
+ */
+function joinCheck(running: Promise<boolean | undefined>): Promise<boolean | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), CHECK_TIMEOUT_MS + JOIN_SLACK_MS);
+  });
+  return Promise.race([running, deadline]).finally(() => clearTimeout(timer ?? null));
+}
+const JOIN_SLACK_MS = 250;
 
 /**
  * Asks the coordinator now, whatever this isolate's last answer: an open WebSocket (lifecycle/watch.ts)

@@ -67,6 +67,21 @@ describe('Durable Object calls per request type', () => {
     expect(calls, 'lookup by sid, the end, its three index entries removed').toMatchObject({ end: 1, index: 4, total: 5 });
   });
 
+  it('parallel requests that find a check due share one: a page and its assets ask the object once', async () => {
+    const gw = lifecycleGateway({ ROUTES });
+    await signInWithIdpJar(gw, 'alice');
+    const t = Math.floor(Date.now() / 1000);
+    clock.set(t);
+    await ok(gw, '/page');
+    clock.set(t + 2);
+    const burst = await callsOf(async () => {
+      const responses = await Promise.all(Array.from({ length: 12 }, (_, i) => gw.fetch(`/page/${i}`, { headers: API })));
+      for (const res of responses) expect(res.status).toBe(200);
+      await Promise.all(responses.map((res) => res.arrayBuffer()));
+    });
+    expect(burst).toMatchObject({ check: 1, total: 1 });
+  });
+
   it('api rules: one replay check per DPoP request (none for a replay this isolate saw, none for Bearer)', async () => {
     const routes = [{ path: '/mcp/**', auth: 'api' }];
     const { key, token, gw } = await boundToken(routes);

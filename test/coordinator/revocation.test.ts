@@ -54,6 +54,15 @@ describe('with the coordinator', () => {
     expect(await served(farAway), 'a location whose KV still has the session').toBe(false);
   });
 
+  it('a burst of parallel requests at an isolate holding the session decrypted: every one is refused once the check is due', async () => {
+    const { home, cached, t0 } = await spreadSession();
+    expect((await home.fetch('/_auth/logout', { method: 'POST', headers: API })).status).toBe(200);
+    clock.set(t0 + 1);
+    // They share one check (test/coordinator/calls.test.ts): its "revoked" answers all of them.
+    const burst = await Promise.all(Array.from({ length: 8 }, (_, i) => cached.fetch(`/page/${i}`, { headers: API, store: false })));
+    expect(burst.map((res) => res.status)).toEqual(Array(8).fill(401));
+  });
+
   it('RP-initiated logout: the same, for a copy of the cookie used elsewhere', async () => {
     const { home, cached, farAway, farAwayFresh, t0 } = await spreadSession();
     expect((await home.fetch('/_auth/logout', { method: 'POST', headers: API })).status).toBe(200);
