@@ -59,6 +59,8 @@ export async function revokedElsewhere(ctx: RequestContext, id: string): Promise
   const state = isolateState(ctx.config);
   const until = state.checked.get(id);
   if (until !== undefined && Date.now() < until) return false;
+  // KV-only, or backing off after a failure: nobody to ask (and nothing to share on every request).
+  if (!activeCoordinator(ctx)) return false;
   // A page and its assets arrive together when a check is due: the check one of them is making was
   // asked moments ago, within the same window, and answers the others too. One call to the object
   // instead of one each, which it would answer one after the other (test/coordinator/calls.test.ts).
