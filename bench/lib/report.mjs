@@ -130,6 +130,7 @@ function cacheBounds(r) {
   return [
     ['decrypted sessions', 'src/session/store.ts `cache`', `1000 entries of ≤ 16 KiB sealed each, SESSION_CACHE_TTL ≤ 60 s`, `≈ ${mb(1000 * session)} at this bench's ${json}-byte session (3× its JSON in the heap); ≤ ~36 MB whatever the IdP puts in tokens and claims (larger sessions are not cached)`],
     ['sessions ended here', 'src/session/store.ts `endedHere`', '1000 ids', `≤ ${mb(1000 * 100)}`],
+    ['session reads in flight', 'src/session/store.ts `reading`', 'one per session being read (while its KV read runs)', '≈ 100 bytes each (id, secret, the pending read), for the requests in flight'],
     ['revocation checks', 'src/lifecycle/revocation.ts `checked`', '1000 ids, 1 s each', `≤ ${mb(1000 * 100)}`],
     ['idle-window touches started', 'src/lifecycle/current.ts `touched`', '1000 ids', `≤ ${mb(1000 * 100)}`],
     ['X-User headers', 'src/routes/identity-headers.ts `memo`', 'WeakMap on a cached session\'s claims', 'dies with the session cache entry (counted there)'],

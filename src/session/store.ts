@@ -1,6 +1,6 @@
 import { deriveKey, open, seal } from '../crypto/aead';
 import { fromBase64Url, randomToken, timingSafeEqual } from '../crypto/encoding';
-import { GatewayError } from '../http/errors';
+import { GatewayError, ownCopy } from '../http/errors';
 import type { Session } from './model';
 
 /**
@@ -113,6 +113,23 @@ interface CacheEntry {
   until: number;
 }
 
+/**
+ * Another request's read of the same session, waited for no longer than this: the request that
+ * started it may be cancelled with its read, and this one then reads for itself. A failure is shared
+ * by every request that waited for it: each gets its own copy (http/errors.ts).
+ */
+const JOIN_READ_MS = 5000;
+
+function joinRead(read: Promise<Session | null>, alone: () => Promise<Session | null>): Promise<Session | null> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), JOIN_READ_MS);
+  });
+  return Promise.race([read.catch(ownCopy), deadline])
+    .finally(() => clearTimeout(timer ?? null))
+    .then((result) => (result === 'late' ? alone() : result));
+}
+
 /** The KV-only store: sessions and their tombstones in KV, every write by whoever holds the session. */
 export class KvSessionStore implements SessionStore {
   /**
@@ -129,6 +146,13 @@ export class KvSessionStore implements SessionStore {
    * value for a while (its read cache), but this isolate knows better at once.
    */
   private readonly endedHere = new Map<string, number>();
+  /**
+   * Reads in flight, by session id, with the cookie secret they were started for: the parallel
+   * requests of a page whose session is not cached (the cache expired, a fresh isolate) share one KV
+   * read and one decryption. Only a request with the same secret joins, as only it may open the
+   * session from the cache. Entries live while their read runs.
+   */
+  private readonly reading = new Map<string, { secret: string; read: Promise<Session | null> }>();
 
   constructor(
     private readonly kv: KVNamespace,
@@ -150,6 +174,27 @@ export class KvSessionStore implements SessionStore {
       if (cached.until <= Date.now()) this.cache.delete(handle.id);
       else if (timingSafeEqual(cached.secret, handle.secret)) return cached.session;
     }
+    const running = this.reading.get(handle.id);
+    let session: Session | null;
+    if (running && timingSafeEqual(running.secret, handle.secret)) {
+      session = await joinRead(running.read, () => this.readAndRemember(handle));
+    } else {
+      const read = this.readAndRemember(handle);
+      // A request with another secret reads alone: it neither joins nor displaces the read in flight.
+      if (!running && this.cacheTtl > 0) {
+        this.reading.set(handle.id, { secret: handle.secret, read });
+        const done = () => {
+          if (this.reading.get(handle.id)?.read === read) this.reading.delete(handle.id);
+        };
+        read.then(done, done);
+      }
+      session = await read;
+    }
+    // Ended here while it was being read: the copy read before that is not served.
+    return session && !this.endedLocally(handle.id) ? session : null;
+  }
+
+  private async readAndRemember(handle: SessionHandle): Promise<Session | null> {
     const session = await this.read(handle);
     if (session) this.remember(handle, session);
     return session;

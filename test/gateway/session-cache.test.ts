@@ -21,6 +21,25 @@ describe('isolate session cache', () => {
     expect(counts.get - before).toBe(0);
   });
 
+  it('reads KV once for a burst of parallel requests after the TTL, and never shares it with another secret', async () => {
+    const { counts, binding } = countingKv();
+    const gw = gateway({ SESSION_CACHE_TTL: '5', SESSIONS: binding });
+    await signIn(gw, { user: 'alice' });
+    const cookie = gw.jar.get('__Host-edgegate')!;
+    const [id, secret] = cookie.split('.') as [string, string];
+    const forged = `${id}.${secret.slice(0, -1)}${secret.endsWith('A') ? 'B' : 'A'}`;
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + 6_000);
+    const before = counts.get;
+    // A page and its assets, and in their midst requests with the same id but another secret.
+    const responses = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => gw.fetch(`/asset/${i}`, { headers: i % 4 === 3 ? { ...API, cookie: `__Host-edgegate=${forged}` } : API, cookies: i % 4 !== 3, store: false })),
+    );
+    expect(responses.map((r) => r.status)).toEqual(Array.from({ length: 12 }, (_, i) => (i % 4 === 3 ? 401 : 200)));
+    // One read for the real cookie's requests; the forged ones read (and fail to open) on their own.
+    expect(counts.get - before).toBe(4);
+  });
+
   it('reads KV again after the TTL, and then sees a session ended elsewhere', async () => {
     const gw = gateway({ SESSION_CACHE_TTL: '5' });
     await signIn(gw, { user: 'alice' });
