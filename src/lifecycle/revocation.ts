@@ -1,5 +1,6 @@
 import type { Config } from '../config';
 import { log } from '../http/log';
+import { holdWhileRunning, joinWithin } from '../http/join';
 import type { RequestContext } from '../context';
 import { CHECK_TIMEOUT_MS, coordinatorFor, CoordinatorUnavailable, type Coordinator } from '../coordinator/client';
 
@@ -66,28 +67,13 @@ export async function revokedElsewhere(ctx: RequestContext, id: string): Promise
   // instead of one each, which it would answer one after the other (test/coordinator/calls.test.ts).
   const running = state.asking.get(id);
   // Unreachable (undefined): the session is served on what KV says (valid, unexpired tokens), as without one.
-  if (running) return (await joinCheck(running)) === true;
+  if (running) return (await joinWithin(running, CHECK_TIMEOUT_MS + JOIN_SLACK_MS, () => undefined)) === true;
   const asking = revokedNow(ctx, id);
-  state.asking.set(id, asking);
-  const done = () => {
-    if (state.asking.get(id) === asking) state.asking.delete(id);
-  };
-  asking.then(done, done);
+  holdWhileRunning(state.asking, id, asking, asking);
   return (await asking) === true;
 }
 
-/**
- * Another request's check, waited for no longer than the check itself may take (plus a little): the
- * request making it may be cancelled with its call, and this one then goes on as if the object could
- * not be reached, as that request would have.
- */
-function joinCheck(running: Promise<boolean | undefined>): Promise<boolean | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), CHECK_TIMEOUT_MS + JOIN_SLACK_MS);
-  });
-  return Promise.race([running, deadline]).finally(() => clearTimeout(timer ?? null));
-}
+/** Another request's check is waited for no longer than the check may take, plus this; then the object counts as unreachable here, as it would for that request. */
 const JOIN_SLACK_MS = 250;
 
 /**

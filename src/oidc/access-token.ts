@@ -7,7 +7,8 @@ import { throttle } from '../http/throttle';
 import { utf8, toBase64Url } from '../crypto/encoding';
 import type { Principal } from '../policy/decide';
 import type { Provider } from './provider';
-import { joinWithin } from './transport';
+import { joinIdpCall } from './transport';
+import { holdWhileRunning } from '../http/join';
 import { NEVER_CLAIMS } from '../session/model';
 
 /**
@@ -141,18 +142,14 @@ async function introspection(provider: Provider, config: Config, token: string, 
   const hit = introspected.get(key);
   if (hit && hit.until > now) return hit;
   const running = introspecting.get(key);
-  if (running) return joinWithin(running, config.idpTimeoutMs, 'introspection');
+  if (running) return joinIdpCall(running, config.idpTimeoutMs, 'introspection');
   // Only a call to the IdP is limited: waiting for one already running costs the IdP nothing.
   if (limit) await limit();
   const asking = askIdp(provider, config, token, now).then((entry) => {
     remember(key, entry);
     return entry;
   });
-  introspecting.set(key, asking);
-  const done = () => {
-    if (introspecting.get(key) === asking) introspecting.delete(key);
-  };
-  asking.then(done, done);
+  holdWhileRunning(introspecting, key, asking, asking);
   return asking;
 }
 

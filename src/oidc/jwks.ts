@@ -1,7 +1,7 @@
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { JWKSNoMatchingKey } from 'jose/errors';
 import { GatewayError, ownCopy } from '../http/errors';
-import { joinWithin, type Fetch } from './transport';
+import { joinIdpCall, type Fetch } from './transport';
 import { readTextLimited } from '../http/body';
 
 /**
@@ -61,7 +61,7 @@ export function remoteJwks(url: URL, fetch: Fetch, timeoutMs: number): JWTVerify
         if (pending === settled) pending = undefined;
       });
     }
-    return joinWithin(pending, timeoutMs, 'JWKS fetch');
+    return joinIdpCall(pending, timeoutMs, 'JWKS fetch');
   };
 
   const lookup =

@@ -1,4 +1,5 @@
-import { GatewayError, ownCopy } from '../http/errors';
+import { GatewayError } from '../http/errors';
+import { joinWithin } from '../http/join';
 
 /**
  * The one way the gateway talks to the IdP: every call has a deadline, and network failures become
@@ -41,18 +42,9 @@ export function classifyNetworkError(error: unknown, where: string): GatewayErro
   });
 }
 
-/**
- * Waiting for an IdP call another request started (a key set being read, a token being introspected)
- * is bounded by this request's own deadline: the request that started it may be cancelled with its
- * call. A failure is shared by every request that waited for it: each gets its own copy (http/errors.ts).
- */
-export function joinWithin<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new GatewayError('idp_timeout', 'The identity provider did not answer in time. Please try again shortly.', { detail: `${what} timed out` })),
-      ms,
-    );
+/** Waiting for an IdP call another request started (http/join.ts): past this request's deadline, an `idp_timeout`. */
+export function joinIdpCall<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return joinWithin(promise, ms, () => {
+    throw new GatewayError('idp_timeout', 'The identity provider did not answer in time. Please try again shortly.', { detail: `${what} timed out` });
   });
-  return Promise.race([promise, deadline]).catch(ownCopy).finally(() => clearTimeout(timer ?? null));
 }

@@ -1,6 +1,7 @@
 import { deriveKey, open, seal } from '../crypto/aead';
 import { fromBase64Url, randomToken, timingSafeEqual } from '../crypto/encoding';
-import { GatewayError, ownCopy } from '../http/errors';
+import { GatewayError } from '../http/errors';
+import { holdWhileRunning, joinWithin } from '../http/join';
 import type { Session } from './model';
 
 /**
@@ -113,22 +114,8 @@ interface CacheEntry {
   until: number;
 }
 
-/**
- * Another request's read of the same session, waited for no longer than this: the request that
- * started it may be cancelled with its read, and this one then reads for itself. A failure is shared
- * by every request that waited for it: each gets its own copy (http/errors.ts).
- */
+/** Another request's read of the same session is waited for no longer than this; then this one reads for itself. */
 const JOIN_READ_MS = 5000;
-
-function joinRead(read: Promise<Session | null>, alone: () => Promise<Session | null>): Promise<Session | null> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<'late'>((resolve) => {
-    timer = setTimeout(() => resolve('late'), JOIN_READ_MS);
-  });
-  return Promise.race([read.catch(ownCopy), deadline])
-    .finally(() => clearTimeout(timer ?? null))
-    .then((result) => (result === 'late' ? alone() : result));
-}
 
 /** The KV-only store: sessions and their tombstones in KV, every write by whoever holds the session. */
 export class KvSessionStore implements SessionStore {
@@ -177,17 +164,11 @@ export class KvSessionStore implements SessionStore {
     const running = this.reading.get(handle.id);
     let session: Session | null;
     if (running && timingSafeEqual(running.secret, handle.secret)) {
-      session = await joinRead(running.read, () => this.readAndRemember(handle));
+      session = await joinWithin(running.read, JOIN_READ_MS, () => this.readAndRemember(handle));
     } else {
       const read = this.readAndRemember(handle);
       // A request with another secret reads alone: it neither joins nor displaces the read in flight.
-      if (!running && this.cacheTtl > 0) {
-        this.reading.set(handle.id, { secret: handle.secret, read });
-        const done = () => {
-          if (this.reading.get(handle.id)?.read === read) this.reading.delete(handle.id);
-        };
-        read.then(done, done);
-      }
+      if (!running && this.cacheTtl > 0) holdWhileRunning(this.reading, handle.id, { secret: handle.secret, read }, read);
       session = await read;
     }
     // Ended here while it was being read: the copy read before that is not served.
