@@ -43,9 +43,8 @@ export async function validateCodeIdToken(
   // RFC 9207 2.4: the ID token's own iss binds the issuer here; an `iss` parameter present must still match.
   const validated = oauth.validateAuthResponse({ ...as, authorization_response_iss_parameter_supported: false }, client, params, tx.state);
   const codes = params.getAll('code');
-  if (idTokens.length !== 1 || !idTokens[0]) throw idTokenError(new Error(idTokens.length === 0 ? 'the authorization response carries no ID token' : 'several id_token parameters'));
+  const idToken = oneIdToken(idTokens);
   if (codes.length !== 1 || !codes[0]) throw callbackInvalid(tx, codes.length === 0 ? 'code id_token response carries no code' : 'several code parameters');
-  const idToken = idTokens[0];
   const claims = await verifyIdToken(provider, config, idToken, { nonce: tx.nonce, now });
   if (typeof claims['nonce'] !== 'string') throw idTokenError(new Error('nonce is missing'));
   // As oauth4webapi: a front-channel ID token older than an hour is not this sign-in's.
@@ -85,6 +84,12 @@ function checkAuthTime(claims: JWTPayload, tx: Transaction, now: number, config:
   if (tx.max_age !== undefined && now - authTime > tx.max_age + config.clockSkew) throw staleAuthTime(tx);
 }
 
+/** Exactly one non-empty `id_token` parameter: a second one could be read instead of the one checked. */
+function oneIdToken(idTokens: string[]): string {
+  if (idTokens.length !== 1 || !idTokens[0]) throw idTokenError(new Error(idTokens.length === 0 ? 'the authorization response carries no ID token' : 'several id_token parameters'));
+  return idTokens[0];
+}
+
 function callbackInvalid(tx: Transaction, detail: string): GatewayError {
   return new GatewayError('callback_invalid', 'The sign-in response was not valid for this sign-in. Please try again.', { detail, retryHref: loginHref(tx) });
 }
@@ -112,10 +117,7 @@ export async function validateIdTokenOnly(
   for (const unexpected of ['code', 'access_token', 'token_type']) {
     if (rest.has(unexpected)) throw callbackInvalid(tx, `id_token response carries an unexpected ${unexpected}`);
   }
-  if (idTokens.length !== 1 || !idTokens[0]) {
-    throw idTokenError(new Error(idTokens.length === 0 ? 'the authorization response carries no ID token' : 'several id_token parameters'));
-  }
-  const idToken = idTokens[0];
+  const idToken = oneIdToken(idTokens);
   const claims = await verifyIdToken(provider, config, idToken, { nonce: tx.nonce, now });
   if (typeof claims['nonce'] !== 'string') throw idTokenError(new Error('nonce is missing'));
   checkAuthTime(claims, tx, now, config);
