@@ -16,8 +16,8 @@ export class SessionCoordinator extends CoordinatorObject {
   }
 }
 
-// The configuration is validated while the isolate starts (config/index.ts preloadConfig): workerd
-// hands every request the same `env` object, so the first request finds it parsed.
+// The configuration is validated while the isolate starts (config/index.ts preloadConfig): the first
+// request's `env` holds the same values (another object in workerd), so it finds the configuration parsed.
 preloadConfig(env as Record<string, unknown> | undefined);
 
 export default {
